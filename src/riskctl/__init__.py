@@ -1,0 +1,1 @@
+"""riskctl: the delivery pipeline for risk-service."""
