@@ -178,7 +178,7 @@ __all__ = [
     "es_tail",
     "expected_shortfall",
     "historical_var",
-    "parse_convention",
     "numpy_method",
+    "parse_convention",
     "tail_point",
 ]
