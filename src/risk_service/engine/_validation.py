@@ -42,6 +42,26 @@ def check_confidence(confidence: object, *, field: str = "confidence") -> float:
     return value
 
 
+_ALL_NUMBERS = object()
+
+
+def _first_non_number(values: Any) -> object:
+    """The first element (depth-first) that is not a real number, or _ALL_NUMBERS."""
+    if isinstance(values, np.ndarray):
+        values = values.ravel().tolist()
+    stack = [iter(values)] if isinstance(values, (list, tuple)) else [iter([values])]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, (list, tuple)):
+                stack.append(iter(item))
+                break
+            if isinstance(item, bool) or not isinstance(item, numbers.Real):
+                return item
+        else:
+            stack.pop()
+    return _ALL_NUMBERS
+
+
 def _numeric_array(values: Any, field: str) -> np.ndarray[Any, Any]:
     try:
         arr = np.asarray(values)
@@ -49,21 +69,14 @@ def _numeric_array(values: Any, field: str) -> np.ndarray[Any, Any]:
         raise ShapeError(
             f"{field}: not a rectangular array of numbers ({exc})", field=field
         ) from exc
-    if arr.dtype.kind not in "iuf":
-        if arr.dtype.kind == "O" and arr.size:
-            bad = next(
-                (v for v in arr.ravel() if isinstance(v, bool) or not isinstance(v, numbers.Real)),
-                None,
-            )
-            if bad is None:
-                return arr.astype(np.float64)
-            raise NonNumericError(f"{field}: {bad!r} is not a number", field=field)
-        if arr.size == 0:
-            return arr.astype(np.float64)
-        raise NonNumericError(
-            f"{field}: values must be numbers, got {arr.dtype.name} data", field=field
-        )
-    return arr
+    if arr.dtype.kind in "iuf":
+        return arr
+    if arr.size == 0:
+        return arr.astype(np.float64)
+    bad = _first_non_number(values)
+    if bad is _ALL_NUMBERS and arr.dtype.kind == "O":
+        return arr.astype(np.float64)  # e.g. a mix of Python ints and floats
+    raise NonNumericError(f"{field}: {bad!r} is not a number", field=field)
 
 
 def _check_finite(arr: FloatArray, field: str) -> None:

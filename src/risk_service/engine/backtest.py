@@ -111,7 +111,8 @@ def kupiec_pof(exceptions: int, observations: int, confidence: float = 0.99) -> 
 def christoffersen(hits: Any, confidence: float = 0.99) -> ChristoffersenResult:
     """Christoffersen's independence (LR_ind) and conditional coverage (LR_cc) tests."""
     c = check_confidence(confidence)
-    h = as_vector(hits, field="hits")
+    raw = np.asarray(hits)
+    h = as_vector(raw.astype(np.float64) if raw.dtype == np.bool_ else hits, field="hits")
     if not np.isin(h, (0.0, 1.0)).all():
         raise RiskInputError("hits must be a series of 0/1 (or booleans)", field="hits")
     if h.shape[0] < 2:

@@ -28,7 +28,7 @@ import numpy as np
 from ._typing import FloatArray
 from ._validation import as_book, as_matrix, as_vector, check_confidence, check_sample_size
 from .distributions import unit_tail
-from .errors import NotPSDError, RiskInputError, ShapeError
+from .errors import NonFiniteError, NotPSDError, RiskInputError, ShapeError
 from .horizon import HorizonMethod, check_horizon, overlapping_sums
 from .quantile import Convention, es_tail, numpy_method, parse_convention, tail_point
 from .volatility import RISKMETRICS_LAMBDA, fhs_scale
@@ -115,6 +115,15 @@ def _by_key(keys: tuple[str, ...], values: FloatArray) -> dict[str, float]:
     return dict(zip(keys, values.tolist(), strict=True))
 
 
+def _check_result(var: float, es: float) -> None:
+    """A silent NaN is a failure: refuse to return a non-finite figure (overflowing inputs)."""
+    if not (math.isfinite(var) and math.isfinite(es)):
+        raise NonFiniteError(
+            "the computation overflowed to a non-finite VaR/ES; check the input magnitudes",
+            field="returns",
+        )
+
+
 # --- historical core -------------------------------------------------------------------------
 
 
@@ -170,7 +179,10 @@ def historical_risk(
     horizon_days: int = 1,
 ) -> PortfolioRisk:
     """Risk of P&L = scenarios @ weights (already validated); figures multiplied by ``scale``."""
-    losses = -(scenarios @ weights)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+        losses = -(scenarios @ weights)
+    if not np.isfinite(losses).all():
+        _check_result(math.inf, math.inf)
     point = tail_point(losses, confidence, convention)
     g = point.weight
     marginal = (
@@ -182,6 +194,7 @@ def historical_risk(
         marginal = _kernel_marginal(scenarios, losses, point.value, marginal)
     tail = es_tail(losses, confidence)
     es = float(losses[tail.indices] @ tail.weights)
+    _check_result(point.value * scale, es * scale)
     marginal_es = -(tail.weights @ scenarios[tail.indices])
 
     def incremental() -> FloatArray:
@@ -234,7 +247,10 @@ def _parametric_risk(
     """Variance–covariance risk from Σw and diag(Σ) (zero mean; scaled by √h)."""
     tail = unit_tail(confidence, dof)
     h = math.sqrt(horizon_days)
-    variance = max(float(weights @ sigma_w), 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+        variance = max(float(weights @ sigma_w), 0.0)
+    if not (math.isfinite(variance) and np.isfinite(sigma_w).all()):
+        _check_result(math.inf, math.inf)
     sigma = math.sqrt(variance)
     if sigma > 0.0:
         marginal = tail.quantile * sigma_w / sigma
@@ -243,6 +259,7 @@ def _parametric_risk(
         marginal = np.zeros_like(weights)
         marginal_es = np.zeros_like(weights)
     var = tail.quantile * sigma
+    _check_result(var * h, tail.shortfall * sigma * h)
 
     def incremental() -> FloatArray:
         rest = variance - 2.0 * weights * sigma_w + weights * weights * diag
@@ -472,7 +489,8 @@ def portfolio_var(
     dof_scale = 1.0 / (scenarios.shape[0] - 1)
     if meth is Method.PARAMETRIC:
         # Σw and diag(Σ) straight from the data: never forms the N×N covariance.
-        sigma_w = (centred.T @ (centred @ weights)) * dof_scale
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported later
+            sigma_w = (centred.T @ (centred @ weights)) * dof_scale
         diag = np.einsum("ij,ij->j", centred, centred) * dof_scale
         return _parametric_risk(
             weights,
