@@ -1,0 +1,412 @@
+"""The FastAPI application: routes only build inputs, call the engine or the store, and answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Path
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from risk_service import engine
+from risk_service.api import errors, metrics
+from risk_service.api.errors import ApiError
+from risk_service.api.market import MarketCache
+from risk_service.api.middleware import RequestMiddleware
+from risk_service.api.schemas import (
+    ErrorBody,
+    Health,
+    PortfolioResult,
+    PortfolioVarRequest,
+    PortfolioVarResponse,
+    Readiness,
+    Release,
+    RunResponse,
+    VarRequest,
+    VarResponse,
+    VersionInfo,
+)
+from risk_service.auth import Scope, hash_token
+from risk_service.config import Settings
+from risk_service.logs import configure as configure_logs
+from risk_service.store import database, repository
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text_}
+    for status, text_ in {
+        400: "malformed request",
+        401: "missing or unknown token (staging, prod)",
+        403: "token scope does not allow this endpoint",
+        413: "request too large",
+        415: "body is not JSON",
+        422: "invalid input",
+    }.items()
+}
+
+
+class TokenCache:
+    """Token hash -> scope, re-checked against the store after ``ttl`` seconds."""
+
+    def __init__(self, factory: sessionmaker[Session], ttl: float = 5.0) -> None:
+        self._factory = factory
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, Scope | None]] = {}
+
+    def scope(self, token: str) -> Scope | None:
+        """Scope of an active token (``None`` if unknown or revoked)."""
+        digest = hash_token(token)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(digest)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        with self._factory() as session:
+            found = repository.active_token(session, digest)
+            scope = Scope(found.scope) if found is not None else None
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[digest] = (now, scope)
+        return scope
+
+
+def _finite(values: Mapping[str, float] | float, field: str) -> None:
+    items = values.values() if isinstance(values, Mapping) else [values]
+    if not all(math.isfinite(v) for v in items):
+        raise ApiError(
+            422,
+            "non_finite_result",
+            "the result is not a finite number: inputs too large in magnitude",
+            field,
+        )
+
+
+def _compute(call: Callable[[], engine.PortfolioRisk]) -> tuple[engine.PortfolioRisk, list[str]]:
+    """Run an engine call, returning its numerical caveats instead of letting them escape."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", engine.RiskWarning)
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            risk = call()
+        except (FloatingPointError, RuntimeWarning, OverflowError) as exc:
+            raise ApiError(
+                422,
+                "non_finite_result",
+                f"the calculation overflowed: inputs too large in magnitude ({exc})",
+                "returns",
+            ) from exc
+    return risk, [str(w.message) for w in caught if issubclass(w.category, engine.RiskWarning)]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application for ``settings`` (read from the environment when omitted)."""
+    settings = settings or Settings()
+    configure_logs(settings.log_level)
+    store = database.make_engine(settings.resolved_database_url())
+    factory = database.session_factory(store)
+    head = database.head_revision()
+    market = MarketCache(factory, settings.window)
+    tokens = TokenCache(factory)
+    version = settings.resolved_version()
+
+    app = FastAPI(
+        title="risk-service",
+        version=version,
+        description="Value-at-Risk engine and the daily risk run's results.",
+    )
+    errors.install(app)
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    def require(needed: Scope) -> Callable[..., None]:
+        def check(authorization: Annotated[str | None, Header()] = None) -> None:
+            if not settings.environment.requires_auth:
+                return
+            challenge = {"WWW-Authenticate": "Bearer"}
+            if not authorization:
+                raise ApiError(401, "unauthorized", "missing bearer token", None, challenge)
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise ApiError(
+                    401, "unauthorized", "expected 'Authorization: Bearer <token>'", None, challenge
+                )
+            try:
+                scope = tokens.scope(token.strip())
+            except SQLAlchemyError as exc:
+                raise ApiError(503, "unavailable", "token store unavailable") from exc
+            if scope is None:
+                raise ApiError(401, "unauthorized", "unknown or revoked token", None, challenge)
+            if not scope.allows(needed):
+                raise ApiError(
+                    403, "forbidden", f"this token's scope {scope.value!r} does not allow this"
+                )
+
+        return check
+
+    @app.get("/healthz", response_model=Health, tags=["operations"])
+    async def healthz() -> Health:
+        """Liveness: the process answers."""
+        return Health(status="ok")
+
+    @app.get(
+        "/readyz",
+        response_model=Readiness,
+        tags=["operations"],
+        responses={503: {"model": Readiness, "description": "not ready"}},
+    )
+    def readyz() -> JSONResponse:
+        """Readiness: store reachable, schema at head, market data loaded; 503 otherwise."""
+        checks = {"store": False, "schema": False, "market_data": False}
+        detail: dict[str, str] = {}
+        try:
+            with store.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["store"] = True
+            current = database.current_revision(store)
+            checks["schema"] = current == head
+            if not checks["schema"]:
+                detail["schema"] = f"at {current or 'no revision'}, head is {head}"
+            else:
+                with factory() as session:
+                    count, _first, last = repository.market_data_summary(session)
+                checks["market_data"] = count > 0
+                detail["market_data"] = (
+                    f"{count} business days through {last.isoformat()}"
+                    if last is not None
+                    else "no market data loaded"
+                )
+        except SQLAlchemyError as exc:
+            detail["store"] = type(exc).__name__
+        ready = all(checks.values())
+        body = Readiness(status="ready" if ready else "not_ready", checks=checks, detail=detail)
+        return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+    @app.get("/version", response_model=VersionInfo, tags=["operations"])
+    async def version_info() -> VersionInfo:
+        """What is running: version, commit, artifact digest and environment."""
+        return VersionInfo(
+            version=version,
+            git_sha=settings.git_sha,
+            artifact_digest=settings.artifact_digest,
+            environment=settings.environment.value,
+        )
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text"}},
+    )
+    async def prometheus() -> Response:
+        """Prometheus exposition, aggregated across workers."""
+        payload, content_type = metrics.render()
+        return Response(payload, media_type=content_type)
+
+    @app.post(
+        "/v1/var",
+        response_model=VarResponse,
+        tags=["risk"],
+        responses=_ERRORS,
+        dependencies=[Depends(require(Scope.COMPUTE))],
+    )
+    def var(request: VarRequest) -> VarResponse:
+        """VaR and ES (same confidence) of one P&L series; losses are positive."""
+        if len(request.returns) > settings.max_cells:
+            raise ApiError(
+                413,
+                "payload_too_large",
+                f"{len(request.returns)} observations exceed the limit of {settings.max_cells}",
+                "returns",
+            )
+        risk, caveats = _compute(
+            lambda: engine.portfolio_var(
+                {"series": 1.0},
+                {"series": request.returns},
+                request.confidence,
+                request.method.value,
+                seed=request.seed,
+            )
+        )
+        _finite(risk.var, "returns")
+        _finite(risk.es, "returns")
+        metrics.CALCULATIONS.labels(endpoint="var", method=risk.method).inc()
+        return VarResponse(
+            var=risk.var,
+            es=risk.es,
+            confidence=risk.confidence,
+            observations=risk.observations,
+            method=risk.method,
+            convention=risk.convention,
+            warnings=caveats,
+        )
+
+    @app.post(
+        "/v1/portfolio/var",
+        response_model=PortfolioVarResponse,
+        tags=["risk"],
+        responses=_ERRORS,
+        dependencies=[Depends(require(Scope.COMPUTE))],
+    )
+    def portfolio(request: PortfolioVarRequest) -> PortfolioVarResponse:
+        """VaR, ES and allocations of a book over inline returns or stored market data."""
+        symbols = list(request.positions)
+        as_of: dt.date | None = None
+        returns: Any
+        if request.returns is not None:
+            if request.as_of is not None or request.window is not None:
+                raise ApiError(
+                    422,
+                    "invalid_input",
+                    "as_of and window apply to stored market data only; omit returns to use it",
+                    "as_of" if request.as_of is not None else "window",
+                )
+            longest = max((len(v) for v in request.returns.values()), default=0)
+            if longest * max(len(request.returns), len(symbols)) > settings.max_cells:
+                raise ApiError(
+                    413,
+                    "payload_too_large",
+                    f"positions x observations exceed the limit of {settings.max_cells}",
+                    "returns",
+                )
+            returns = request.returns
+        else:
+            if len(symbols) * (request.window or settings.window) > settings.max_cells:
+                raise ApiError(
+                    413,
+                    "payload_too_large",
+                    f"positions x window exceed the limit of {settings.max_cells}",
+                    "positions",
+                )
+            try:
+                scenarios = market.scenarios(symbols, request.as_of, request.window)
+            except SQLAlchemyError as exc:
+                raise ApiError(503, "unavailable", "market data store unavailable") from exc
+            as_of = scenarios.as_of
+            returns = {s: scenarios.matrix[:, j] for j, s in enumerate(scenarios.symbols)}
+        risk, caveats = _compute(
+            lambda: engine.portfolio_var(
+                request.positions,
+                returns,
+                request.confidence,
+                request.method.value,
+                horizon_days=request.horizon_days,
+                seed=request.seed,
+            )
+        )
+        incremental, standalone = _compute_mappings(risk)
+        figures: dict[str, Mapping[str, float] | float] = {
+            "portfolio_var": risk.var,
+            "expected_shortfall": risk.es,
+            "component_var": risk.component,
+            "marginal_var": risk.marginal,
+            "incremental_var": incremental,
+            "standalone_var": standalone,
+            "component_es": risk.component_es,
+        }
+        for name, values in figures.items():
+            _finite(values, name)
+        metrics.CALCULATIONS.labels(endpoint="portfolio", method=risk.method).inc()
+        return PortfolioVarResponse(
+            portfolio_var=risk.var,
+            expected_shortfall=risk.es,
+            component_var=dict(risk.component),
+            marginal_var=dict(risk.marginal),
+            incremental_var=incremental,
+            standalone_var=standalone,
+            component_es=dict(risk.component_es),
+            confidence=risk.confidence,
+            gross_notional=risk.gross_notional,
+            net_notional=risk.net_notional,
+            observations=risk.observations,
+            method=risk.method,
+            convention=risk.convention,
+            horizon_days=risk.horizon_days,
+            as_of=as_of,
+            version=version,
+            warnings=caveats,
+        )
+
+    @app.get(
+        "/v1/runs/{business_date}",
+        response_model=RunResponse,
+        tags=["runs"],
+        responses={404: {"model": ErrorBody, "description": "no run for that date"}, **_ERRORS},
+        dependencies=[Depends(require(Scope.READ))],
+    )
+    def run(
+        business_date: Annotated[dt.date, Path(description="Business date, YYYY-MM-DD.")],
+    ) -> RunResponse:
+        """That business date's run: status, release, per-portfolio results."""
+        try:
+            with factory() as session:
+                found = repository.get_run(session, business_date)
+                if found is None:
+                    raise ApiError(
+                        404,
+                        "not_found",
+                        f"no risk run for {business_date.isoformat()}",
+                        "business_date",
+                    )
+                results = repository.run_results(session, found.id)
+        except SQLAlchemyError as exc:
+            raise ApiError(503, "unavailable", "results store unavailable") from exc
+        return RunResponse(
+            business_date=found.business_date,
+            status=found.status,
+            environment=found.environment,
+            release=Release(
+                version=found.release_version,
+                digest=found.release_digest,
+                git_sha=found.git_sha,
+            ),
+            started_at=_aware(found.started_at),
+            finished_at=_aware(found.finished_at),
+            deadline=_aware(found.deadline),
+            met_deadline=found.met_deadline,
+            window=found.window,
+            input_hashes={
+                "positions_sha256": found.positions_sha256,
+                "market_data_sha256": found.market_data_sha256,
+            },
+            validation=found.validation,
+            portfolios=[
+                PortfolioResult(
+                    portfolio_id=r.portfolio_id,
+                    var_95=r.var_95,
+                    var_99=r.var_99,
+                    es_975=r.es_975,
+                    gross_notional=r.gross_notional,
+                    net_notional=r.net_notional,
+                    component_var_95=r.components.get("95", {}),
+                    component_var_99=r.components.get("99", {}),
+                    previous_var_99=r.previous_var_99,
+                    flagged=r.flagged,
+                    flag_reason=r.flag_reason,
+                    realised_pnl=r.realised_pnl,
+                    exception=r.exception,
+                )
+                for r in results
+            ],
+        )
+
+    return app
+
+
+def _compute_mappings(risk: engine.PortfolioRisk) -> tuple[dict[str, float], dict[str, float]]:
+    """Incremental and standalone VaR (computed lazily by the engine), caveats suppressed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", engine.RiskWarning)
+        return dict(risk.incremental), dict(risk.standalone)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes for UTC columns; make them explicit."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

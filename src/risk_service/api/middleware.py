@@ -1,0 +1,160 @@
+"""ASGI middleware: request id, access log, metrics, bounded bodies and JSON-only bodies.
+
+The body is read here, up to the limit, before the application sees it: a body over the limit is
+answered 413 without being buffered further, whether or not the client sent ``Content-Length``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from risk_service.api.errors import error_body
+from risk_service.api.metrics import LATENCY, REJECTED, REQUESTS
+from risk_service.logs import get_logger
+
+log = get_logger("risk_service.access")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
+    REJECTED.labels(code=code).inc()
+    body = json.dumps(error_body(code, message, None)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestMiddleware:
+    """Everything done around each HTTP request."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        supplied = _header(scope, b"x-request-id")
+        request_id = supplied if supplied and _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        method = str(scope.get("method", "GET"))
+        status_holder: dict[str, int] = {"status": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = int(message["status"])
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            refused = await self._refuse(scope, receive, method)
+            if refused is not None:
+                status, code, text, body_receive = refused
+                if status:
+                    status_holder["status"] = status
+                    await _send_error(send, status, code, text, request_id)
+                    return
+                receive = body_receive
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "<unmatched>"
+            status = status_holder["status"]
+            REQUESTS.labels(method=method, route=template, status=str(status)).inc()
+            LATENCY.labels(method=method, route=template).observe(elapsed)
+            log.info(
+                "request",
+                method=method,
+                path=scope.get("path", ""),
+                route=template,
+                status=status,
+                duration_ms=round(elapsed * 1000.0, 3),
+                client=(scope.get("client") or ("", 0))[0],
+            )
+            structlog.contextvars.clear_contextvars()
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, method: str
+    ) -> tuple[int, str, str, Receive] | None:
+        """Read a request body within the limit; returns an error to send or a replay receive."""
+        if method not in _BODY_METHODS:
+            return None
+        length = _header(scope, b"content-length")
+        limit = self.max_body_bytes
+        too_large = f"request body exceeds the limit of {limit} bytes"
+        if length is not None:
+            if not length.isdigit():
+                return 400, "bad_request", "invalid Content-Length header", receive
+            if int(length) > limit:
+                return 413, "payload_too_large", too_large, receive
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = bytes(message.get("body", b""))
+            size += len(chunk)
+            if size > limit:
+                return 413, "payload_too_large", too_large, receive
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body = b"".join(chunks)
+        if body and not _is_json(_header(scope, b"content-type")):
+            return (
+                415,
+                "unsupported_media_type",
+                "request bodies must be JSON (Content-Type: application/json)",
+                receive,
+            )
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return 0, "", "", replay

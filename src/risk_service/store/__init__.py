@@ -1,0 +1,1 @@
+"""The service's store: models, migrations and the queries the core needs."""
