@@ -22,6 +22,8 @@ from risk_service.engine import (
     portfolio_var,
 )
 
+from . import reference
+
 
 @pytest.mark.parametrize(
     ("pnl", "error", "fragment"),
@@ -98,3 +100,26 @@ def test_overflow_is_refused_not_returned_as_nan() -> None:
         portfolio_var([1e300, 1e300], [[1e10, 1e10], [-1e10, -1e10]] * 50, 0.95)
     with pytest.raises(NonFiniteError, match="overflowed"):
         portfolio_var([1e300, 1e300], [[1e10, 1e10], [-1e10, -1e10]] * 50, 0.95, "parametric")
+
+
+def test_nan_found_in_every_column_even_with_zero_weight() -> None:
+    """NaN/inf is refused wherever it sits, including a column whose position is zero."""
+    scenarios = np.full((50, 3), 0.01)
+    for col, weights in ((0, [1.0, 1.0, 1.0]), (2, [1.0, 1.0, 0.0])):
+        bad = scenarios.copy()
+        bad[7, col] = math.nan
+        with pytest.raises(NonFiniteError, match="at index 7") as info:
+            portfolio_var(weights, bad, 0.95)
+        assert info.value.field == f"returns.{col}"
+    with pytest.raises(NonFiniteError) as info:
+        portfolio_var({"A": 1.0, "B": 0.0}, {"A": [0.01] * 30, "B": [0.0] * 29 + [math.inf]}, 0.9)
+    assert info.value.field == "returns.B"
+
+
+def test_integer_and_mixed_series_in_mappings() -> None:
+    """Integer series and mixed int/float lists are numbers too."""
+    a, b = [1, -2, 3, -4] * 5, [0.5, 1, -1.25, 2] * 5
+    risk = portfolio_var({"A": 1, "B": 2}, {"A": a, "B": b}, 0.9)
+    pnl = [x + 2 * y for x, y in zip(a, b, strict=True)]  # 2, 0, 0.5, 0 repeated
+    assert risk.var == reference.var(pnl, 0.9)
+    assert risk.var == -0.0

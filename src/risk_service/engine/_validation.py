@@ -102,8 +102,12 @@ def as_vector(values: Any, *, field: str = "returns") -> FloatArray:
     return out
 
 
-def as_matrix(values: Any, *, field: str = "returns") -> FloatArray:
-    """Return a finite, non-empty 2-D float64 array (rows = scenarios), or raise."""
+def as_matrix(values: Any, *, field: str = "returns", check_finite: bool = True) -> FloatArray:
+    """Return a non-empty 2-D float64 array (rows = scenarios), finite unless told not to check.
+
+    ``check_finite=False`` is for callers that verify finiteness more cheaply afterwards (see
+    :func:`check_scenarios_finite`).
+    """
     arr = _numeric_array(values, field)
     if arr.ndim != 2:
         raise ShapeError(
@@ -114,11 +118,42 @@ def as_matrix(values: Any, *, field: str = "returns") -> FloatArray:
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise EmptyDataError(f"{field}: no observations (shape {arr.shape})", field=field)
     out = np.asarray(arr, dtype=np.float64)
-    _check_finite(out, field)
+    if check_finite:
+        _check_finite(out, field)
     return out
 
 
-def as_book(positions: Any, returns: Any) -> tuple[tuple[str, ...], FloatArray, FloatArray]:
+def check_scenarios_finite(scenarios: FloatArray, keys: Sequence[str]) -> None:
+    """Raise :class:`NonFiniteError` naming the position and day of the first NaN/inf."""
+    finite = np.isfinite(scenarios)
+    if finite.all():
+        return
+    bad_cols = np.flatnonzero(~finite.all(axis=0))
+    col = int(bad_cols[0])
+    row = int(np.flatnonzero(~finite[:, col])[0])
+    key = keys[col]
+    raise NonFiniteError(
+        f"returns.{key}: NaN or infinite value {scenarios[row, col]!r} at index {row}",
+        field=f"returns.{key}",
+    )
+
+
+def _careful_columns(keys: tuple[str, ...], returns: Mapping[str, Any]) -> FloatArray:
+    """Validate each series on its own, for precise messages (the slow path)."""
+    columns = [as_vector(returns[k], field=f"returns.{k}") for k in keys]
+    lengths = {k: len(c) for k, c in zip(keys, columns, strict=True)}
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{k}={n}" for k, n in lengths.items())
+        raise LengthMismatchError(
+            f"returns: series must be aligned and of equal length, got {shown}",
+            field="returns",
+        )
+    return np.column_stack(columns)
+
+
+def as_book(
+    positions: Any, returns: Any, *, check_finite: bool = True
+) -> tuple[tuple[str, ...], FloatArray, FloatArray]:
     """Align positions with returns; return (keys, weights[N], scenario matrix[T, N]).
 
     Mappings are aligned by symbol (extra symbols in ``returns`` are ignored); arrays are taken in
@@ -136,15 +171,23 @@ def as_book(positions: Any, returns: Any) -> tuple[tuple[str, ...], FloatArray, 
             if key not in returns:
                 raise MissingSymbolError(f"No returns data for {key}", field=f"returns.{key}")
         weights = as_vector([positions[k] for k in keys], field="positions")
-        columns = [as_vector(returns[k], field=f"returns.{k}") for k in keys]
-        lengths = {k: len(c) for k, c in zip(keys, columns, strict=True)}
-        if len(set(lengths.values())) > 1:
-            shown = ", ".join(f"{k}={n}" for k, n in lengths.items())
-            raise LengthMismatchError(
-                f"returns: series must be aligned and of equal length, got {shown}",
-                field="returns",
-            )
-        matrix = np.column_stack(columns)
+        # Fast path: one C-level conversion of all series; anything unusual (ragged, non-numeric,
+        # empty) goes through the careful per-series path for a precise message.
+        try:
+            stacked = np.array([returns[k] for k in keys])
+        except (TypeError, ValueError):
+            stacked = None
+        if (
+            stacked is None
+            or stacked.dtype.kind not in "iuf"
+            or stacked.ndim != 2
+            or stacked.shape[1] == 0
+        ):
+            matrix = _careful_columns(keys, returns)
+        else:
+            matrix = stacked.T.astype(np.float64, copy=False)
+        if check_finite:
+            check_scenarios_finite(matrix, keys)
         return keys, weights, matrix
     weights = as_vector(positions, field="positions")
     if isinstance(returns, Mapping):
@@ -158,7 +201,7 @@ def as_book(positions: Any, returns: Any) -> tuple[tuple[str, ...], FloatArray, 
                 f"returns: rows must have equal length, got lengths {sorted(lengths_seen)}",
                 field="returns",
             )
-    matrix = as_matrix(returns, field="returns")
+    matrix = as_matrix(returns, field="returns", check_finite=check_finite)
     if matrix.shape[1] != weights.shape[0]:
         raise LengthMismatchError(
             f"returns has {matrix.shape[1]} columns but there are {weights.shape[0]} positions",
@@ -191,5 +234,6 @@ __all__ = [
     "as_vector",
     "check_confidence",
     "check_sample_size",
+    "check_scenarios_finite",
     "var_rank",
 ]

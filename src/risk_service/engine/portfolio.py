@@ -26,7 +26,14 @@ from typing import Any, assert_never
 import numpy as np
 
 from ._typing import FloatArray
-from ._validation import as_book, as_matrix, as_vector, check_confidence, check_sample_size
+from ._validation import (
+    as_book,
+    as_matrix,
+    as_vector,
+    check_confidence,
+    check_sample_size,
+    check_scenarios_finite,
+)
 from .distributions import unit_tail
 from .errors import NonFiniteError, NotPSDError, RiskInputError, ShapeError
 from .horizon import HorizonMethod, check_horizon, overlapping_sums
@@ -124,6 +131,25 @@ def _check_result(var: float, es: float) -> None:
         )
 
 
+def _checked_pnl(weights: FloatArray, scenarios: FloatArray, keys: tuple[str, ...]) -> FloatArray:
+    """P&L = scenarios @ weights, proving the scenarios finite at almost no extra cost.
+
+    A NaN or inf in a column with a non-zero weight always makes some P&L non-finite, so only
+    a non-finite P&L (to locate the culprit) and zero-weight columns need the full scan.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+        pnl = np.asarray(scenarios @ weights, dtype=np.float64)
+    if not np.isfinite(pnl).all():
+        check_scenarios_finite(scenarios, keys)
+        _check_result(math.inf, math.inf)
+    zero = weights == 0.0
+    if zero.any():
+        check_scenarios_finite(
+            scenarios[:, zero], [k for k, z in zip(keys, zero, strict=True) if z]
+        )
+    return pnl
+
+
 # --- historical core -------------------------------------------------------------------------
 
 
@@ -177,12 +203,15 @@ def historical_risk(
     method: str = Method.HISTORICAL.value,
     scale: float = 1.0,
     horizon_days: int = 1,
+    pnl: FloatArray | None = None,
 ) -> PortfolioRisk:
-    """Risk of P&L = scenarios @ weights (already validated); figures multiplied by ``scale``."""
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
-        losses = -(scenarios @ weights)
-    if not np.isfinite(losses).all():
-        _check_result(math.inf, math.inf)
+    """Risk of P&L = scenarios @ weights (already validated); figures multiplied by ``scale``.
+
+    ``pnl`` may pass in an already computed and checked ``scenarios @ weights``.
+    """
+    if pnl is None:
+        pnl = _checked_pnl(weights, scenarios, tuple(str(i) for i in range(weights.shape[0])))
+    losses = -pnl
     point = tail_point(losses, confidence, convention)
     g = point.weight
     marginal = (
@@ -442,7 +471,8 @@ def portfolio_var(
             field="horizon_method",
         ) from None
     conv = parse_convention(convention)
-    keys, weights, scenarios = as_book(positions, returns)
+    keys, weights, scenarios = as_book(positions, returns, check_finite=False)
+    pnl: FloatArray | None = _checked_pnl(weights, scenarios, keys)
     if hmethod is HorizonMethod.OVERLAPPING and h > 1:
         if meth is not Method.HISTORICAL:
             raise RiskInputError(
@@ -450,6 +480,7 @@ def portfolio_var(
                 field="horizon_method",
             )
         scenarios = overlapping_sums(scenarios, h)
+        pnl = None
         scale = 1.0
     else:
         scale = math.sqrt(h)
@@ -465,10 +496,11 @@ def portfolio_var(
             smoothing=smoothing,
             scale=scale,
             horizon_days=h,
+            pnl=pnl,
         )
     if meth is Method.FILTERED_HISTORICAL:
         check_sample_size(scenarios.shape[0], c, strict=strict)
-        factors = fhs_scale(scenarios @ weights, lam)
+        factors = fhs_scale(scenarios @ weights if pnl is None else pnl, lam)
         return historical_risk(
             weights,
             scenarios * factors[:, None],
