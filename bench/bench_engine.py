@@ -27,7 +27,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from original_var_calculator import calculate_portfolio_var as original_portfolio_var
-
 from risk_service.engine import portfolio_var
 from risk_service.var_calculator import calculate_portfolio_var
 
@@ -64,11 +63,32 @@ def kernel(weights: np.ndarray, returns: np.ndarray) -> float:
     return float(np.partition(losses, k)[k])
 
 
+def run_book(n_pos: int, n_obs: int) -> tuple[float, float, float, float]:
+    """Median times (s) of engine, facade, original and kernel on one seeded book."""
+    weights, returns = make_book(n_pos, n_obs)
+    symbols = [f"S{i:05d}" for i in range(n_pos)]
+    positions = dict(zip(symbols, weights.tolist(), strict=True))
+    columns = {s: returns[:, i].tolist() for i, s in enumerate(symbols)}
+
+    fast = portfolio_var(weights, returns, CONFIDENCE)
+    assert abs(sum(fast.component.values()) - fast.var) <= 1e-9 * abs(fast.var)
+    reps = REPEATS[n_pos]
+    return (
+        median_seconds(lambda: portfolio_var(weights, returns, CONFIDENCE), reps),
+        median_seconds(lambda: calculate_portfolio_var(positions, columns, CONFIDENCE), reps),
+        median_seconds(
+            lambda: original_portfolio_var(positions, columns, CONFIDENCE),
+            ORIGINAL_REPEATS[n_pos],
+        ),
+        median_seconds(lambda: kernel(weights, returns), reps),
+    )
+
+
 def main() -> None:
     """Run every book and print the table."""
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},"
-        f" numpy {np.__version__}"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}, numpy {np.__version__}"
     )
     print(f"confidence {CONFIDENCE}; medians of several runs (ms)\n")
     header = (
@@ -79,23 +99,7 @@ def main() -> None:
     print("-" * len(header))
     results = {}
     for n_pos, n_obs in BOOKS:
-        weights, returns = make_book(n_pos, n_obs)
-        symbols = [f"S{i:05d}" for i in range(n_pos)]
-        positions = dict(zip(symbols, weights.tolist(), strict=True))
-        columns = {s: returns[:, i].tolist() for i, s in enumerate(symbols)}
-
-        fast = portfolio_var(weights, returns, CONFIDENCE)
-        assert abs(sum(fast.component.values()) - fast.var) <= 1e-9 * abs(fast.var)
-        reps = REPEATS[n_pos]
-        t_engine = median_seconds(lambda: portfolio_var(weights, returns, CONFIDENCE), reps)
-        t_facade = median_seconds(
-            lambda: calculate_portfolio_var(positions, columns, CONFIDENCE), reps
-        )
-        t_original = median_seconds(
-            lambda: original_portfolio_var(positions, columns, CONFIDENCE), ORIGINAL_REPEATS[n_pos]
-        )
-        t_kernel = median_seconds(lambda: kernel(weights, returns), reps)
-        results[n_pos] = (t_engine, t_facade, t_original, t_kernel)
+        t_engine, t_facade, t_original, t_kernel = results[n_pos] = run_book(n_pos, n_obs)
         print(
             f"{n_pos:>6,} x {n_obs:<6,} {t_engine * 1e3:>12.3f} {t_facade * 1e3:>13.3f}"
             f" {t_original * 1e3:>10.1f} {t_kernel * 1e3:>8.3f}"
