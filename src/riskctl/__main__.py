@@ -1,0 +1,5 @@
+"""``python -m riskctl``."""
+
+from riskctl.cli import app
+
+app()

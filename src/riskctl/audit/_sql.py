@@ -1,0 +1,129 @@
+"""Shared SQLAlchemy Core implementation of :class:`riskctl.audit.store.AuditStore`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from riskctl.audit.store import StoredCheckpoint, StoredEntry
+from riskctl.errors import AuditError
+
+ENTRY_TABLE = "riskctl_audit_entry"
+CHECKPOINT_TABLE = "riskctl_audit_checkpoint"
+
+CREATE_ENTRIES = f"""
+CREATE TABLE IF NOT EXISTS {ENTRY_TABLE} (
+    seq BIGINT PRIMARY KEY,
+    body TEXT NOT NULL,
+    leaf_hash VARCHAR(64) NOT NULL,
+    key_id VARCHAR(32) NOT NULL,
+    signature TEXT NOT NULL
+)"""
+CREATE_CHECKPOINTS = f"""
+CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} (
+    tree_size BIGINT NOT NULL,
+    root_hash VARCHAR(64) NOT NULL,
+    created_at VARCHAR(40) NOT NULL,
+    key_id VARCHAR(32) NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (tree_size, root_hash)
+)"""
+
+_RETRIES = 5
+
+
+class SqlAuditStore:
+    """Entries and checkpoints in two tables; subclasses add dialect-specific guards."""
+
+    description = "sql"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _lock(self, conn: Connection) -> None:
+        """Serialise appenders (the primary key catches any race that slips through)."""
+
+    def _tables_exist(self) -> bool:
+        names = set(sa.inspect(self.engine).get_table_names())
+        return {ENTRY_TABLE, CHECKPOINT_TABLE} <= names
+
+    def append(self, make: Callable[[int], Sequence[StoredEntry]]) -> list[StoredEntry]:
+        last: Exception | None = None
+        for _ in range(_RETRIES):
+            try:
+                with self.engine.begin() as conn:
+                    self._lock(conn)
+                    size = conn.execute(
+                        sa.text(f"SELECT COALESCE(MAX(seq), 0) FROM {ENTRY_TABLE}")  # noqa: S608
+                    ).scalar_one()
+                    rows = list(make(int(size)))
+                    if rows:
+                        conn.execute(
+                            sa.text(
+                                f"INSERT INTO {ENTRY_TABLE} "  # noqa: S608
+                                "(seq, body, leaf_hash, key_id, signature) "
+                                "VALUES (:seq, :body, :leaf_hash, :key_id, :signature)"
+                            ),
+                            [r.__dict__ for r in rows],
+                        )
+                    return rows
+            except sa.exc.IntegrityError as exc:  # a concurrent appender took our seq
+                last = exc
+            except sa.exc.SQLAlchemyError as exc:
+                raise AuditError(f"cannot append to the audit log: {_short(exc)}") from None
+        raise AuditError(f"cannot append to the audit log: {_short(last)}")
+
+    def entries(self) -> list[StoredEntry]:
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execute(
+                    sa.text(
+                        "SELECT seq, body, leaf_hash, key_id, signature "  # noqa: S608
+                        f"FROM {ENTRY_TABLE} ORDER BY seq"
+                    )
+                )
+                return [StoredEntry(int(r[0]), r[1], r[2], r[3], r[4]) for r in result]
+        except sa.exc.SQLAlchemyError as exc:
+            raise AuditError(f"cannot read the audit log: {_short(exc)}") from None
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        f"INSERT INTO {CHECKPOINT_TABLE} "  # noqa: S608
+                        "(tree_size, root_hash, created_at, key_id, signature) "
+                        "VALUES (:tree_size, :root_hash, :created_at, :key_id, :signature)"
+                    ),
+                    checkpoint.__dict__,
+                )
+        except sa.exc.IntegrityError:
+            return  # the same tree head is already recorded
+        except sa.exc.SQLAlchemyError as exc:
+            raise AuditError(f"cannot write a checkpoint: {_short(exc)}") from None
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execute(
+                    sa.text(
+                        "SELECT tree_size, root_hash, created_at, key_id, signature "  # noqa: S608
+                        f"FROM {CHECKPOINT_TABLE} ORDER BY tree_size, created_at"
+                    )
+                )
+                return [StoredCheckpoint(int(r[0]), r[1], r[2], r[3], r[4]) for r in result]
+        except sa.exc.SQLAlchemyError as exc:
+            raise AuditError(f"cannot read checkpoints: {_short(exc)}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _short(exc: BaseException | None) -> str:
+    if exc is None:
+        return "unknown error"
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -1,0 +1,327 @@
+"""The tamper-evident audit log: signed entries in an RFC 6962 Merkle tree, signed checkpoints.
+
+Each entry is canonical JSON carrying its own ``seq``; its leaf hash is ``H(0x00 ‖ body)`` and it is
+signed with the audit key. After each command a checkpoint signs the tree head (size, root). Each
+checkpoint is also appended to a witness file under ``$RISKCTL_HOME``, so deleting entries *and*
+checkpoints from the store is still detected. :meth:`AuditLog.verify` recomputes everything and
+names the first bad entry.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from riskctl.audit import merkle
+from riskctl.audit.store import AuditStore, StoredCheckpoint, StoredEntry
+from riskctl.signing import KeyPair
+
+__all__ = ["AuditLog", "Record", "VerifyReport", "canonical_json"]
+
+ENTRY_CONTEXT = b"riskctl-audit-entry/v1\n"
+CHECKPOINT_ORIGIN = "riskctl-audit/v1"
+
+
+def canonical_json(value: Mapping[str, Any]) -> str:
+    """Sorted keys, no whitespace, UTF-8: the bytes that are hashed and signed."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _utc(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Record:
+    """What happened: who did what, when (UTC), to which release, under which policy."""
+
+    action: str
+    actor: str
+    at: datetime
+    release: str | None = None
+    env: str | None = None
+    policy_digest: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def body(self, seq: int) -> dict[str, Any]:
+        return {
+            "seq": seq,
+            "time": _utc(self.at),
+            "actor": self.actor,
+            "action": self.action,
+            "release": self.release,
+            "env": self.env,
+            "policy_digest": self.policy_digest,
+            "details": dict(self.details),
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One verification failure; ``seq`` is the entry it concerns when there is one."""
+
+    seq: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The result of :meth:`AuditLog.verify`."""
+
+    entries: int
+    checkpoints: int
+    root: str
+    problems: tuple[Problem, ...]
+    unanchored: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_bad_entry(self) -> int | None:
+        seqs = [p.seq for p in self.problems if p.seq is not None]
+        return min(seqs) if seqs else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "checkpoints": self.checkpoints,
+            "root": self.root,
+            "first_bad_entry": self.first_bad_entry,
+            "unanchored_entries": self.unanchored,
+            "problems": [{"entry": p.seq, "message": p.message} for p in self.problems],
+        }
+
+
+def checkpoint_note(tree_size: int, root_hex: str, created_at: str) -> bytes:
+    """The signed text of a checkpoint (in the spirit of C2SP signed notes)."""
+    root_b64 = base64.b64encode(bytes.fromhex(root_hex)).decode()
+    return f"{CHECKPOINT_ORIGIN}\n{tree_size}\n{root_b64}\n{created_at}\n".encode()
+
+
+class AuditLog:
+    """Appends signed entries to an :class:`AuditStore` and verifies the whole log."""
+
+    def __init__(
+        self,
+        store: AuditStore,
+        key: KeyPair,
+        witness: Path,
+        trusted: Mapping[str, Ed25519PublicKey] | None = None,
+    ) -> None:
+        self.store = store
+        self.key = key
+        self.witness = witness
+        self.trusted: dict[str, Ed25519PublicKey] = {key.id: key.public, **(trusted or {})}
+        self._lock = threading.Lock()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def append(self, records: Sequence[Record]) -> list[dict[str, Any]]:
+        """Append ``records`` atomically (all or none) and return their bodies."""
+
+        def make(size: int) -> list[StoredEntry]:
+            rows = []
+            for offset, record in enumerate(records, start=1):
+                body = canonical_json(record.body(size + offset))
+                data = body.encode()
+                rows.append(
+                    StoredEntry(
+                        seq=size + offset,
+                        body=body,
+                        leaf_hash=merkle.leaf_hash(data).hex(),
+                        key_id=self.key.id,
+                        signature=base64.b64encode(self.key.sign(ENTRY_CONTEXT + data)).decode(),
+                    )
+                )
+            return rows
+
+        with self._lock:
+            rows = self.store.append(make)
+        return [json.loads(r.body) for r in rows]
+
+    def checkpoint(self, now: datetime) -> StoredCheckpoint | None:
+        """Sign the current tree head, store it and append it to the witness file."""
+        with self._lock:
+            leaves = [bytes.fromhex(e.leaf_hash) for e in self.store.entries()]
+            previous = self.store.checkpoints()
+            if previous and previous[-1].tree_size == len(leaves):
+                return None
+            if not leaves:
+                return None
+            root_hex = merkle.root(leaves).hex()
+            created = _utc(now)
+            note = checkpoint_note(len(leaves), root_hex, created)
+            cp = StoredCheckpoint(
+                tree_size=len(leaves),
+                root_hash=root_hex,
+                created_at=created,
+                key_id=self.key.id,
+                signature=base64.b64encode(self.key.sign(note)).decode(),
+            )
+            self.store.add_checkpoint(cp)
+            self.witness.parent.mkdir(parents=True, exist_ok=True)
+            with self.witness.open("a", encoding="utf-8") as fh:
+                fh.write(canonical_json(cp.__dict__) + "\n")
+            return cp
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def bodies(self) -> list[dict[str, Any]]:
+        """Every entry's parsed body, in order (not verified: use :meth:`verify`)."""
+        out = []
+        for row in self.store.entries():
+            try:
+                out.append(json.loads(row.body))
+            except ValueError:
+                continue
+        return out
+
+    def _witnessed(self) -> list[StoredCheckpoint]:
+        if not self.witness.exists():
+            return []
+        found = []
+        for line in self.witness.read_text(encoding="utf-8").splitlines():
+            try:
+                found.append(StoredCheckpoint(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue
+        return found
+
+    def _check_entry(self, row: StoredEntry, problems: list[Problem]) -> bytes:
+        data = row.body.encode()
+        leaf = merkle.leaf_hash(data)
+        try:
+            claimed = json.loads(row.body).get("seq")
+        except (ValueError, AttributeError):
+            claimed = None
+        if claimed != row.seq:
+            problems.append(
+                Problem(row.seq, f"entry #{row.seq} carries seq {claimed} (moved or reordered)")
+            )
+        if leaf.hex() != row.leaf_hash:
+            problems.append(Problem(row.seq, f"entry #{row.seq} does not match its leaf hash"))
+        public = self.trusted.get(row.key_id)
+        try:
+            if public is None:
+                raise InvalidSignature
+            public.verify(base64.b64decode(row.signature), ENTRY_CONTEXT + data)
+        except (InvalidSignature, ValueError):
+            problems.append(
+                Problem(row.seq, f"entry #{row.seq} has no valid signature (edited or forged)")
+            )
+        return leaf
+
+    def _check_checkpoint(self, cp: StoredCheckpoint) -> bool:
+        public = self.trusted.get(cp.key_id)
+        if public is None:
+            return False
+        try:
+            public.verify(
+                base64.b64decode(cp.signature),
+                checkpoint_note(cp.tree_size, cp.root_hash, cp.created_at),
+            )
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def verify(self) -> VerifyReport:
+        """Check every entry, the tree, each checkpoint's signature and their consistency."""
+        rows = self.store.entries()
+        problems: list[Problem] = []
+        leaves: list[bytes] = []
+        expected = 1
+        for row in rows:
+            if row.seq > expected:
+                last = row.seq - 1
+                span = f"#{expected}" if last == expected else f"#{expected}-#{last}"
+                problems.append(Problem(expected, f"entry {span} missing (deleted)"))
+            elif row.seq < expected:
+                problems.append(Problem(row.seq, f"entry #{row.seq} duplicated or out of order"))
+            leaves.append(self._check_entry(row, problems))
+            expected = max(expected, row.seq + 1)
+
+        stored = self.store.checkpoints()
+        stored_keys = {(c.tree_size, c.root_hash) for c in stored}
+        witnessed = self._witnessed()
+        for cp in witnessed:
+            if (cp.tree_size, cp.root_hash) not in stored_keys:
+                problems.append(
+                    Problem(
+                        None,
+                        f"checkpoint of size {cp.tree_size} is in the witness file but not in "
+                        "the store (store rolled back or checkpoints deleted)",
+                    )
+                )
+        merged: dict[tuple[int, str], StoredCheckpoint] = {}
+        for cp in [*stored, *witnessed]:
+            merged.setdefault((cp.tree_size, cp.root_hash), cp)
+        ordered = sorted(merged.values(), key=lambda c: (c.tree_size, c.created_at))
+        problems.extend(self._check_tree(ordered, leaves))
+        anchored = ordered[-1].tree_size if ordered else 0
+        problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
+        return VerifyReport(
+            entries=len(rows),
+            checkpoints=len(ordered),
+            root=merkle.root(leaves).hex(),
+            problems=tuple(problems),
+            unanchored=max(0, len(leaves) - anchored),
+        )
+
+    def _check_tree(
+        self, checkpoints: Iterable[StoredCheckpoint], leaves: list[bytes]
+    ) -> list[Problem]:
+        problems: list[Problem] = []
+        previous: StoredCheckpoint | None = None
+        for cp in checkpoints:
+            if not self._check_checkpoint(cp):
+                problems.append(Problem(None, f"checkpoint of size {cp.tree_size}: bad signature"))
+                continue
+            if cp.tree_size > len(leaves):
+                problems.append(
+                    Problem(
+                        len(leaves) + 1,
+                        f"log truncated: checkpoint covers {cp.tree_size} entries, "
+                        f"only {len(leaves)} remain",
+                    )
+                )
+                continue
+            if merkle.root(leaves[: cp.tree_size]).hex() != cp.root_hash:
+                start = previous.tree_size + 1 if previous else 1
+                problems.append(
+                    Problem(
+                        start,
+                        f"entries #{start}-#{cp.tree_size} do not match the signed root of "
+                        f"checkpoint {cp.tree_size}",
+                    )
+                )
+                continue
+            if previous is not None and previous.tree_size < cp.tree_size:
+                proof = merkle.consistency_proof(previous.tree_size, leaves[: cp.tree_size])
+                if not merkle.verify_consistency(
+                    previous.tree_size,
+                    cp.tree_size,
+                    bytes.fromhex(previous.root_hash),
+                    bytes.fromhex(cp.root_hash),
+                    proof,
+                ):
+                    problems.append(
+                        Problem(
+                            previous.tree_size + 1,
+                            f"checkpoints {previous.tree_size} and {cp.tree_size} "
+                            "are not consistent",
+                        )
+                    )
+            previous = cp
+        return problems

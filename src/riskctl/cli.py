@@ -1,0 +1,313 @@
+"""The ``riskctl`` command line: parse, build a session, call the core, print, exit (SPEC §4).
+
+Exit codes: 0 success; 1 a gate or deploy failed; 2 usage error; 3 refused by policy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from riskctl.audit.postgres import PostgresAuditStore
+from riskctl.errors import RiskctlError, UsageError
+from riskctl.model import Strategy
+from riskctl.service import Session, open_session, open_store
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="riskctl",
+    help="Delivery pipeline for risk-service: build, gates, approvals, deploy, audit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+AsOpt = Annotated[
+    str | None, typer.Option("--as", help="Acting identity (else RISKCTL_ACTOR, GITHUB_ACTOR).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", help="Policy file (else RISKCTL_CONFIG, else ./delivery.toml)."),
+]
+ReleaseArg = Annotated[str, typer.Argument(help="Release id (rel-…) or digest (sha256:…).")]
+EnvOpt = Annotated[str, typer.Option("--env", help="Target environment.")]
+
+
+def _emit(as_json: bool, payload: Any, text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    else:
+        typer.echo(text)
+
+
+def _run(
+    as_json: bool,
+    config: str | None,
+    actor: str | None,
+    body: Callable[[Session], tuple[Any, str]],
+) -> None:
+    """Open a session, run ``body``, print its result; map errors to exit codes (no tracebacks)."""
+    session: Session | None = None
+    try:
+        session = open_session(config_path=config, actor=actor)
+        payload, text = body(session)
+        _emit(as_json, payload, text)
+    except RiskctlError as exc:
+        _fail(as_json, exc, exc.exit_code)
+    except OSError as exc:
+        _fail(as_json, exc, 1)
+    finally:
+        if session is not None:
+            try:
+                session.close()
+            except RiskctlError as exc:  # pragma: no cover - store vanished mid-command
+                typer.echo(f"warning: could not write the checkpoint: {exc}", err=True)
+
+
+def _fail(as_json: bool, exc: Exception, code: int) -> None:
+    message = str(exc) or type(exc).__name__
+    if as_json:
+        payload: dict[str, Any] = {"error": message, "exit_code": code}
+        missing = getattr(exc, "missing", ())
+        if missing:
+            payload["missing"] = list(missing)
+        typer.echo(json.dumps(payload, indent=2, sort_keys=True))
+    kind = {3: "refused", 2: "error"}.get(code, "failed")
+    typer.echo(f"{kind}: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def build(
+    *,
+    allow_dirty: Annotated[
+        bool, typer.Option("--allow-dirty", help="Build uncommitted changes (marked dirty).")
+    ] = False,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Build one immutable release from the current commit."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.build(allow_dirty=allow_dirty)
+        text = (
+            f"built {out['release']} {out['digest']}\n"
+            f"  commit {out['commit']} by {out['author']}, version {out['version']}"
+            f"{' (DIRTY)' if out['dirty'] else ''}\n"
+            f"  change class: {out['change_class']} (base: {out['base_release'] or 'none'})"
+        )
+        return out, text
+
+    _run(as_json, config, actor, body)
+
+
+@app.command()
+def gates(
+    release: ReleaseArg,
+    *,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only this gate (repeatable).")
+    ] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip this gate.")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Gates run at once.")] = 0,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Run and record the quality gates for RELEASE."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.gates(
+            release,
+            only=only or (),
+            skip=skip or (),
+            workers=workers or max(2, os.cpu_count() or 2),
+            progress=not as_json,
+        )
+        lines = [f"gates for {out['release']}: {'passed' if out['passed'] else 'FAILED'}"]
+        lines += [
+            f"  {g['gate']:<18} {g['status']:<12} {g['duration_s']:>7.1f}s  {g['summary']}"
+            for g in out["gates"]
+        ]
+        return out, "\n".join(lines)
+
+    _run(as_json, config, actor, body)
+
+
+@app.command()
+def review(
+    release: ReleaseArg, actor: AsOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
+) -> None:
+    """Record a code review of RELEASE by the acting identity."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.review(release)
+        return out, f"review of {out['release']} recorded for {out['reviewer']}"
+
+    _run(as_json, config, actor, body)
+
+
+@app.command()
+def approve(
+    release: ReleaseArg,
+    *,
+    env: EnvOpt,
+    break_glass: Annotated[
+        bool, typer.Option("--break-glass", help="An emergency (break-glass) approval.")
+    ] = False,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Record an approval of RELEASE for ENV by the acting identity."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.approve(release, env, break_glass=break_glass)
+        kind = "break-glass approval" if break_glass else "approval"
+        return out, f"{kind} of {out['release']} for {env} recorded for {out['approver']}"
+
+    _run(as_json, config, actor, body)
+
+
+@app.command()
+def deploy(
+    release: ReleaseArg,
+    *,
+    env: EnvOpt,
+    strategy: Annotated[
+        Strategy | None, typer.Option("--strategy", help="Override the environment's strategy.")
+    ] = None,
+    fast_track: Annotated[
+        bool, typer.Option("--fast-track", help="Take the fast track (non-calculation changes).")
+    ] = False,
+    break_glass: Annotated[
+        str | None, typer.Option("--break-glass", metavar="REASON", help="Emergency deploy.")
+    ] = None,
+    rollback_plan: Annotated[
+        str | None, typer.Option("--rollback-plan", help="How to undo this deploy.")
+    ] = None,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Deploy RELEASE to ENV, enforcing the environment's policy."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.deploy(
+            release,
+            env,
+            strategy=strategy,
+            fast_track=fast_track,
+            break_glass_reason=break_glass,
+            rollback_plan=rollback_plan,
+        )
+        steps = "\n".join(f"  - {step}" for step in out["steps"])
+        return out, f"deployed {out['release']} to {env} ({out['strategy']})\n{steps}"
+
+    _run(as_json, config, actor, body)
+
+
+@app.command()
+def status(
+    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """What runs where, and its health."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.status(env)
+        lines = [
+            f"{name:<8} {e['phase']:<9} {e['stable_release'] or '-':<18} {e['url']}"
+            for name, e in out["environments"].items()
+        ]
+        return out, "\n".join(lines)
+
+    _run(as_json, config, actor, body)
+
+
+@app.command()
+def history(
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Last N events (0 = all).")] = 0,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Releases, gates, reviews, approvals, deploys, refusals and rollbacks."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.history(limit or None)
+        lines = [
+            f"#{e['seq']:<5} {e['time'][:19]} {e['actor']:<10} {e['action']:<18} "
+            f"{e['release'] or '':<18} {e['env'] or ''}"
+            for e in out["events"]
+        ]
+        return out, "\n".join(lines) or "no history yet"
+
+    _run(as_json, config, actor, body)
+
+
+@audit_app.command("verify")
+def audit_verify(actor: AsOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Verify every entry, the Merkle tree, checkpoint signatures and consistency."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        report = s.verify()
+        if report.ok:
+            return report.as_dict(), (
+                f"audit trail OK: {report.entries} entries, {report.checkpoints} checkpoints, "
+                f"root {report.root[:16]}…"
+            )
+        first = report.first_bad_entry
+        where = f"first bad entry #{first}" if first else "checkpoints do not verify"
+        lines = [f"audit trail TAMPERED: {where}"] + [f"  - {p.message}" for p in report.problems]
+        if as_json:
+            typer.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+        else:
+            typer.echo("\n".join(lines), err=True)
+        raise _TamperedError(lines[0])
+
+    try:
+        _run(as_json, config, actor, body)
+    except _TamperedError:
+        raise typer.Exit(1) from None
+
+
+class _TamperedError(Exception):
+    pass
+
+
+@audit_app.command("init")
+def audit_init(
+    app_role: Annotated[
+        str | None, typer.Option("--app-role", help="Role granted SELECT and INSERT only.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create the PostgreSQL audit tables (run as the database owner)."""
+
+    try:
+        store = open_store(__import__("pathlib").Path("."), os.environ.get("RISKCTL_DATABASE_URL"))
+        if not isinstance(store, PostgresAuditStore):
+            raise UsageError("audit init is for PostgreSQL: set RISKCTL_DATABASE_URL")
+        try:
+            store.install(app_role)
+        finally:
+            store.close()
+    except RiskctlError as exc:
+        _fail(as_json, exc, exc.exit_code)
+    _emit(
+        as_json,
+        {"initialised": True, "app_role": app_role},
+        f"audit tables ready; {app_role or 'no role'} may only SELECT and INSERT",
+    )

@@ -1,0 +1,88 @@
+"""Injectable time and exchange calendar, so policy decisions are pure functions of their inputs."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Protocol
+
+__all__ = [
+    "Calendar",
+    "Clock",
+    "ExchangeCalendar",
+    "FixedCalendar",
+    "FixedClock",
+    "SystemClock",
+    "parse_instant",
+]
+
+
+class Clock(Protocol):
+    """Source of the current time (timezone-aware, UTC)."""
+
+    def now(self) -> datetime: ...
+
+
+class Calendar(Protocol):
+    """Tells whether a local date is a trading session."""
+
+    def is_session(self, day: date) -> bool: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class FixedClock:
+    """A clock stopped at ``instant`` (tests, rehearsals)."""
+
+    instant: datetime
+
+    def now(self) -> datetime:
+        return self.instant
+
+
+@dataclass(frozen=True)
+class FixedCalendar:
+    """Weekdays are sessions except the listed holidays (tests)."""
+
+    holidays: frozenset[date] = frozenset()
+
+    @classmethod
+    def of(cls, holidays: Iterable[date]) -> FixedCalendar:
+        return cls(frozenset(holidays))
+
+    def is_session(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self.holidays
+
+
+@functools.lru_cache(maxsize=16)
+def _sessions(exchange: str, year: int) -> frozenset[date]:
+    import exchange_calendars  # noqa: PLC0415 - slow import, needed only for prod windows
+
+    cal = exchange_calendars.get_calendar(exchange, start=f"{year}-01-01", end=f"{year}-12-31")
+    return frozenset(ts.date() for ts in cal.sessions)
+
+
+@dataclass(frozen=True)
+class ExchangeCalendar:
+    """Sessions from ``exchange_calendars`` (offline), loaded one year at a time."""
+
+    exchange: str = "XNYS"
+
+    def is_session(self, day: date) -> bool:
+        return day in _sessions(self.exchange, day.year)
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant with an offset (``Z`` allowed); naive times are rejected."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"time {text!r} has no UTC offset")
+    return value.astimezone(UTC)

@@ -1,0 +1,292 @@
+"""The policy file (``delivery.toml``): pydantic models, loading and the file digest.
+
+Every model forbids unknown keys, so a typo is an error rather than a silently ignored policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from riskctl.errors import ConfigError
+from riskctl.model import Role, Strategy
+
+__all__ = [
+    "ApprovalRule",
+    "BreakGlass",
+    "DeliveryConfig",
+    "Environment",
+    "GateSpec",
+    "Identity",
+    "LoadedConfig",
+    "Window",
+    "load_config",
+]
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Identity(_Model):
+    """A person or bot: its roles and the git author e-mails that are theirs."""
+
+    roles: tuple[Role, ...] = Field(min_length=1)
+    emails: tuple[str, ...] = ()
+
+
+class Window(_Model):
+    """A change window in local time: on ``days``, from ``start`` to ``end`` (end exclusive)."""
+
+    days: tuple[Weekday, ...] = WEEKDAYS
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(f"window end {self.end} must be after start {self.start}")
+        return self
+
+
+class Freeze(_Model):
+    """The risk-run freeze: no prod deploys from ``start`` to ``end`` local time on sessions."""
+
+    start: time = time(4, 0)
+    end: time = time(7, 0)
+    sessions_only: bool = True
+
+
+class CalendarSpec(_Model):
+    """Where local time and exchange sessions come from."""
+
+    timezone: str = "America/New_York"
+    exchange: str = "XNYS"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class ApprovalRule(_Model):
+    """An approval a deploy needs: by one of ``roles``, recorded for ``env``."""
+
+    id: str
+    env: str
+    roles: tuple[Role, ...] = Field(min_length=1)
+    applies_to: Literal["all", "calculation"] = "all"
+    waivable_on_fast_track: bool = False
+
+
+class BreakGlass(_Model):
+    """Emergency deploys outside the window: ``approvers`` distinct approvals and a reason."""
+
+    allowed: bool = True
+    approvers: int = Field(default=2, ge=2)
+    roles: tuple[Role, ...] = (Role.SRE, Role.RELEASE_MANAGER, Role.RISK)
+
+
+class Shadow(_Model):
+    """Tolerances of the shadow comparison (used by the progressive-delivery controller)."""
+
+    abs_tolerance: float = Field(default=1e-6, ge=0)
+    rel_tolerance: float = Field(default=1e-4, ge=0)
+
+
+class Environment(_Model):
+    """One environment and its enforced policy (SPEC §4, environments table)."""
+
+    url: str
+    port: int = Field(ge=1, le=65535)
+    deployers: tuple[Role, ...] = Field(min_length=1)
+    strategy: Strategy = Strategy.RECREATE
+    required_gates: tuple[str, ...] = ()
+    allow_unavailable: tuple[str, ...] = ()
+    review_required: bool = False
+    requires_deployed: tuple[str, ...] = ()
+    approvals: tuple[ApprovalRule, ...] = ()
+    deployer_not_author: bool = False
+    deployer_not_approver: bool = False
+    rollback_plan_required: bool = False
+    windows: tuple[Window, ...] = ()
+    freeze: bool = False
+    break_glass: BreakGlass | None = None
+    canary_steps: tuple[int, ...] = ()
+    shadow: Shadow = Shadow()
+    monitoring: tuple[Literal["health", "metrics", "alerting"], ...] = ("health",)
+    rollback: Literal["none", "manual", "automatic"] = "none"
+
+
+class GateSpec(_Model):
+    """A gate: commands run in the release's source tree; ``kind`` says how to judge them.
+
+    Placeholders in commands and env: ``{python}``, ``{src}``, ``{work}``, ``{report}``, ``{lock}``.
+    """
+
+    kind: Literal["command", "coverage", "performance", "dependency-audit"] = "command"
+    commands: tuple[tuple[str, ...], ...] = ()
+    env: dict[str, str] = Field(default_factory=dict)
+    min_coverage: float = Field(default=80.0, ge=0, le=100)
+    budget_ms: float = Field(default=100.0, gt=0)
+    database_url: str = "https://api.osv.dev/v1/querybatch"
+    timeout_s: float = Field(default=1800.0, gt=0)
+    optional_files: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_commands(self) -> GateSpec:
+        if self.kind != "dependency-audit" and not self.commands:
+            raise ValueError(f"a {self.kind} gate needs at least one command")
+        return self
+
+
+class FastTrack(_Model):
+    """The fast track for non-calculation changes: fewer manual steps, never fewer gates."""
+
+    enabled: bool = True
+    canary_steps: tuple[int, ...] = (50, 100)
+
+
+class ChangeClasses(_Model):
+    """Paths (fnmatch patterns, ``*`` crosses ``/``) whose changes are calculation changes."""
+
+    calculation_paths: tuple[str, ...] = ()
+    fast_track: FastTrack = FastTrack()
+
+
+class BuildSpec(_Model):
+    """What ``riskctl build`` packages."""
+
+    lock_file: str = "requirements/runtime.lock"
+    builder_id: str = "https://github.com/risk-service/riskctl/build@v1"
+
+
+class TargetSpec(_Model):
+    """The local deploy target: how to start one instance of a release."""
+
+    kind: Literal["local"] = "local"
+    service_command: tuple[str, ...] = (
+        "risk-service",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+    )
+    health_path: str = "/healthz"
+    version_path: str = "/version"
+    start_timeout_s: float = Field(default=60.0, gt=0)
+
+
+class DeliveryConfig(_Model):
+    """The whole policy file."""
+
+    identities: dict[str, Identity]
+    environments: dict[str, Environment]
+    gates: dict[str, GateSpec] = Field(default_factory=dict)
+    review_roles: tuple[Role, ...] = (Role.ENGINEER, Role.QA, Role.RISK, Role.SRE)
+    calendar: CalendarSpec = CalendarSpec()
+    freeze: Freeze = Freeze()
+    change_classes: ChangeClasses = ChangeClasses()
+    build: BuildSpec = BuildSpec()
+    target: TargetSpec = TargetSpec()
+    clock_override: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DeliveryConfig:
+        problems: list[str] = []
+        for name, env in self.environments.items():
+            for gate in (*env.required_gates, *env.allow_unavailable):
+                if gate not in self.gates:
+                    problems.append(f"environments.{name}: unknown gate {gate!r}")
+            for other in env.requires_deployed:
+                if other not in self.environments:
+                    problems.append(f"environments.{name}.requires_deployed: unknown {other!r}")
+            for rule in env.approvals:
+                if rule.env not in self.environments:
+                    problems.append(f"environments.{name}.approvals.{rule.id}: unknown env")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def roles_of(self, actor: str) -> frozenset[Role]:
+        """The roles of ``actor`` (empty when unknown)."""
+        ident = self.identities.get(actor)
+        return frozenset(ident.roles) if ident else frozenset()
+
+    def identity_for_email(self, email: str) -> str | None:
+        """The identity whose e-mails include ``email`` (case-insensitive)."""
+        wanted = email.lower()
+        for name, ident in self.identities.items():
+            if wanted in (e.lower() for e in ident.emails):
+                return name
+        return None
+
+    def environment(self, name: str) -> Environment:
+        """The named environment, or a usage error listing the known ones."""
+        try:
+            return self.environments[name]
+        except KeyError:
+            known = ", ".join(self.environments)
+            raise ConfigError(f"unknown environment {name!r} (known: {known})") from None
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated policy file with where it came from and its digest."""
+
+    config: DeliveryConfig
+    path: Path
+    digest: str
+
+
+def _format_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def resolve_config_path(explicit: str | None, repo_root: Path | None) -> Path:
+    """``--config``, else ``RISKCTL_CONFIG``, else ``delivery.toml`` at the repository root."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("RISKCTL_CONFIG")
+    if env:
+        return Path(env)
+    base = repo_root if repo_root is not None else Path.cwd()
+    return base / "delivery.toml"
+
+
+def load_config(path: Path) -> LoadedConfig:
+    """Read and validate ``path``; any problem is a one-line :class:`ConfigError`."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read policy file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        config = DeliveryConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid policy: {_format_error(exc)}") from None
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    return LoadedConfig(config=config, path=path, digest=digest)

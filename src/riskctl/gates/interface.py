@@ -1,0 +1,74 @@
+"""The gate boundary: a gate runs against a release's source tree and returns a result.
+
+Implementations: :mod:`riskctl.gates.command` (lint, types, tests+coverage, security, migrations),
+:mod:`riskctl.gates.performance` (latency of the reference book over HTTP) and
+:mod:`riskctl.gates.depaudit` (OSV vulnerability database; ``unavailable`` when unreachable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from riskctl.model import GateStatus
+
+__all__ = ["Gate", "GateContext", "GateResult"]
+
+
+@dataclass(frozen=True)
+class GateContext:
+    """Where a gate runs: the release's source tree, a scratch dir, the interpreter, the lock."""
+
+    source: Path
+    work: Path
+    python: str
+    lock: Path
+    logs: Path
+
+    def environment(self) -> dict[str, str]:
+        """The process environment: riskctl's bin dir first, the release's code importable."""
+        bin_dir = str(Path(self.python).parent)
+        env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+        env["PYTHONPATH"] = str(self.source / "src")
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        return env
+
+    def substitute(self, text: str, **extra: str) -> str:
+        values = {
+            "python": self.python,
+            "src": str(self.source),
+            "work": str(self.work),
+            "lock": str(self.lock),
+            **extra,
+        }
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", value)
+        return text
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """A gate's verdict with its evidence: how long it took and the digest of its log."""
+
+    gate: str
+    status: GateStatus
+    duration_s: float
+    summary: str
+    log: bytes = field(repr=False, default=b"")
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def log_digest(self) -> str:
+        return "sha256:" + hashlib.sha256(self.log).hexdigest()
+
+
+class Gate(Protocol):
+    """One quality gate."""
+
+    @property
+    def name(self) -> str: ...
+
+    def run(self, ctx: GateContext) -> GateResult: ...

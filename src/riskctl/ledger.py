@@ -1,0 +1,170 @@
+"""The ledger: the current state of releases, gates, approvals and deploys, folded from the audit
+log's entries (pure). The audit log is the only source of truth; nothing here is stored twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from riskctl.clock import parse_instant
+from riskctl.config import DeliveryConfig
+from riskctl.errors import UsageError
+from riskctl.model import (
+    Approval,
+    ChangeClass,
+    Deployment,
+    GateRecord,
+    GateStatus,
+    Release,
+    Review,
+    Role,
+    Strategy,
+)
+from riskctl.policy import DeployFacts
+
+__all__ = ["Ledger", "release_from_details", "release_to_details"]
+
+
+def release_to_details(release: Release) -> dict[str, Any]:
+    """A release as the JSON details of its ``release.built`` entry."""
+    return {
+        "release": release.id,
+        "digest": release.digest,
+        "commit": release.commit,
+        "author": release.author,
+        "author_email": release.author_email,
+        "version": release.version,
+        "built_at": release.built_at.isoformat(),
+        "dirty": release.dirty,
+        "change_class": str(release.change_class),
+        "changed_files": list(release.changed_files),
+        "calculation_files": list(release.calculation_files),
+        "base_release": release.base_release,
+        "wheel": release.wheel,
+    }
+
+
+def release_from_details(d: Mapping[str, Any]) -> Release:
+    """The inverse of :func:`release_to_details`."""
+    return Release(
+        id=d["release"],
+        digest=d["digest"],
+        commit=d["commit"],
+        author=d["author"],
+        author_email=d["author_email"],
+        version=d["version"],
+        built_at=datetime.fromisoformat(d["built_at"]),
+        dirty=bool(d.get("dirty", False)),
+        change_class=ChangeClass(d.get("change_class", "calculation")),
+        changed_files=tuple(d.get("changed_files", ())),
+        calculation_files=tuple(d.get("calculation_files", ())),
+        base_release=d.get("base_release"),
+        wheel=d.get("wheel", ""),
+    )
+
+
+@dataclass
+class Ledger:
+    """Everything the audit log says, indexed for policy decisions, status and history."""
+
+    releases: dict[str, Release] = field(default_factory=dict)
+    gates: dict[str, dict[str, GateRecord]] = field(default_factory=dict)
+    reviews: dict[str, list[Review]] = field(default_factory=dict)
+    approvals: dict[str, list[Approval]] = field(default_factory=dict)
+    deployments: list[Deployment] = field(default_factory=list)
+    current: dict[str, str] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_bodies(cls, bodies: Iterable[Mapping[str, Any]]) -> Ledger:
+        ledger = cls()
+        for body in bodies:
+            ledger._apply(body)
+        return ledger
+
+    def _apply(self, body: Mapping[str, Any]) -> None:
+        action = body.get("action", "")
+        details: Mapping[str, Any] = body.get("details") or {}
+        digest = body.get("release")
+        at = parse_instant(body["time"])
+        self.events.append(dict(body))
+        if action == "release.built":
+            release = release_from_details(details)
+            self.releases.setdefault(release.id, release)
+        elif action == "gate.result" and digest:
+            record = GateRecord(
+                gate=details["gate"],
+                status=GateStatus(details["status"]),
+                digest=digest,
+                duration_s=float(details.get("duration_s", 0.0)),
+                log_digest=details.get("log_digest", ""),
+                summary=details.get("summary", ""),
+            )
+            self.gates.setdefault(digest, {})[record.gate] = record
+        elif action == "review.recorded" and digest:
+            self.reviews.setdefault(digest, []).append(Review(body["actor"], digest, at))
+        elif action == "approval.recorded" and digest:
+            self.approvals.setdefault(digest, []).append(
+                Approval(
+                    actor=body["actor"],
+                    roles=frozenset(Role(r) for r in details.get("roles", ())),
+                    env=body["env"],
+                    digest=digest,
+                    at=at,
+                    break_glass=bool(details.get("break_glass", False)),
+                )
+            )
+        elif action in ("deploy.succeeded", "deploy.failed") and digest:
+            ok = action == "deploy.succeeded"
+            deployment = Deployment(
+                env=body["env"],
+                release=details.get("release", ""),
+                digest=digest,
+                actor=body["actor"],
+                at=at,
+                ok=ok,
+                strategy=Strategy(details.get("strategy", "recreate")),
+                details=dict(details),
+            )
+            self.deployments.append(deployment)
+            if ok:
+                self.current[deployment.env] = deployment.release
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def release(self, ref: str) -> Release:
+        """A release by id, full digest, or an unambiguous digest prefix (``sha256:abc…``)."""
+        if ref in self.releases:
+            return self.releases[ref]
+        matches = [
+            r
+            for r in self.releases.values()
+            if r.digest == ref or (len(ref) >= 14 and r.digest.startswith(ref))
+        ]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise UsageError(f"unknown release {ref!r}: run `riskctl history` to list releases")
+        raise UsageError(f"ambiguous release {ref!r}: give more of the digest")
+
+    def deployed_envs(self, digest: str) -> frozenset[str]:
+        return frozenset(d.env for d in self.deployments if d.ok and d.digest == digest)
+
+    def facts(self, release: Release, env: str, config: DeliveryConfig) -> DeployFacts:
+        """The facts the policy engine needs to decide a deploy of ``release`` to ``env``."""
+        return DeployFacts(
+            release=release,
+            author_identity=config.identity_for_email(release.author_email),
+            gates=dict(self.gates.get(release.digest, {})),
+            reviews=tuple(self.reviews.get(release.digest, ())),
+            approvals=tuple(self.approvals.get(release.digest, ())),
+            deployed_envs=self.deployed_envs(release.digest),
+            previous_release=self.current.get(env),
+        )
+
+    def commit_of(self, release_id: str) -> str | None:
+        release = self.releases.get(release_id)
+        return release.commit if release else None

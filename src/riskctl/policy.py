@@ -1,0 +1,318 @@
+"""The policy engine: pure functions of (policy, facts, request) → decision.
+
+Nothing here reads the clock, the calendar data, the audit store or the environment: callers pass
+them in, so every rule is tested with literal inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from riskctl.clock import Calendar
+from riskctl.config import ApprovalRule, DeliveryConfig, Environment
+from riskctl.model import Approval, ChangeClass, GateRecord, GateStatus, Release, Review, Role
+from riskctl.windows import window_problems
+
+__all__ = [
+    "Check",
+    "Decision",
+    "DeployFacts",
+    "DeployRequest",
+    "evaluate_approval",
+    "evaluate_deploy",
+    "evaluate_review",
+    "is_author",
+]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule's outcome; ``detail`` says what is missing when ``ok`` is false."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of evaluating every rule that applies to an action."""
+
+    action: str
+    checks: tuple[Check, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(c.detail for c in self.checks if not c.ok)
+
+    def message(self) -> str:
+        """One line: what was refused and everything that is missing."""
+        if self.allowed:
+            return f"{self.action}: allowed"
+        return f"{self.action} refused: " + "; ".join(self.missing)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "action": self.action,
+            "allowed": self.allowed,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+        }
+
+
+@dataclass(frozen=True)
+class DeployFacts:
+    """What the ledger knows about a release when a deploy is requested."""
+
+    release: Release
+    author_identity: str | None
+    gates: Mapping[str, GateRecord] = field(default_factory=dict)
+    reviews: tuple[Review, ...] = ()
+    approvals: tuple[Approval, ...] = ()
+    deployed_envs: frozenset[str] = frozenset()
+    previous_release: str | None = None
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """Who asks to deploy where, when, and with which exceptions."""
+
+    env: str
+    actor: str
+    now: datetime
+    fast_track: bool = False
+    break_glass_reason: str | None = None
+    rollback_plan: str | None = None
+
+
+def is_author(actor: str, release: Release, author_identity: str | None) -> bool:
+    """Whether ``actor`` is the commit author (by mapped identity or by git name)."""
+    return actor in (author_identity, release.author)
+
+
+def _roles_text(roles: frozenset[Role] | tuple[Role, ...]) -> str:
+    return ", ".join(sorted(str(r) for r in roles)) or "none"
+
+
+def _role_check(config: DeliveryConfig, actor: str, allowed: tuple[Role, ...], what: str) -> Check:
+    if actor not in config.identities:
+        return Check("role", False, f"unknown identity {actor!r} (not in delivery.toml)")
+    roles = config.roles_of(actor)
+    if roles & set(allowed):
+        return Check("role", True)
+    return Check(
+        "role",
+        False,
+        f"role not allowed: {actor} has roles [{_roles_text(roles)}]; "
+        f"{what} needs one of [{_roles_text(allowed)}]",
+    )
+
+
+def _gate_checks(env: Environment, facts: DeployFacts) -> list[Check]:
+    checks = []
+    for gate in env.required_gates:
+        record = facts.gates.get(gate)
+        name = f"gate:{gate}"
+        if record is None:
+            checks.append(Check(name, False, f"gate {gate} has not run for {facts.release.digest}"))
+        elif record.status is GateStatus.PASSED:
+            checks.append(Check(name, True))
+        elif record.status is GateStatus.UNAVAILABLE and gate in env.allow_unavailable:
+            checks.append(Check(name, True, f"gate {gate} unavailable (tolerated by policy)"))
+        else:
+            checks.append(
+                Check(name, False, f"gate {gate} {record.status} for {facts.release.digest}")
+            )
+    return checks
+
+
+def _rule_applies(rule: ApprovalRule, facts: DeployFacts, fast_track: bool) -> bool:
+    if rule.applies_to == "calculation" and facts.release.change_class is ChangeClass.STANDARD:
+        return False
+    return not (fast_track and rule.waivable_on_fast_track)
+
+
+def _approval_checks(env: Environment, facts: DeployFacts, fast_track: bool) -> list[Check]:
+    checks = []
+    for rule in env.approvals:
+        if not _rule_applies(rule, facts, fast_track):
+            continue
+        good = [
+            a
+            for a in facts.approvals
+            if not a.break_glass
+            and a.env == rule.env
+            and a.roles & set(rule.roles)
+            and not is_author(a.actor, facts.release, facts.author_identity)
+        ]
+        if good:
+            checks.append(Check(f"approval:{rule.id}", True))
+        else:
+            checks.append(
+                Check(
+                    f"approval:{rule.id}",
+                    False,
+                    f"missing {rule.id}: an approval for {rule.env} by a "
+                    f"[{_roles_text(rule.roles)}] who is not the author",
+                )
+            )
+    return checks
+
+
+def _separation_checks(env: Environment, req: DeployRequest, facts: DeployFacts) -> list[Check]:
+    checks = []
+    if env.deployer_not_author and is_author(req.actor, facts.release, facts.author_identity):
+        checks.append(
+            Check("separation:author", False, f"{req.actor} is the commit author and cannot deploy")
+        )
+    if env.deployer_not_approver:
+        mine = sorted({a.env for a in facts.approvals if a.actor == req.actor and a.env == req.env})
+        if mine:
+            checks.append(
+                Check(
+                    "separation:approver",
+                    False,
+                    f"{req.actor} approved this release for {req.env} and cannot also deploy it",
+                )
+            )
+    return checks
+
+
+def _break_glass_checks(env: Environment, req: DeployRequest, facts: DeployFacts) -> list[Check]:
+    rules = env.break_glass
+    if rules is None or not rules.allowed:
+        return [Check("break-glass", False, f"break-glass is not allowed for {req.env}")]
+    checks = []
+    if not (req.break_glass_reason or "").strip():
+        checks.append(Check("break-glass:reason", False, "break-glass needs a reason"))
+    approvers = sorted(
+        {
+            a.actor
+            for a in facts.approvals
+            if a.break_glass
+            and a.env == req.env
+            and a.roles & set(rules.roles)
+            and a.actor != req.actor
+            and not is_author(a.actor, facts.release, facts.author_identity)
+        }
+    )
+    if len(approvers) < rules.approvers:
+        have = ", ".join(approvers) or "none"
+        checks.append(
+            Check(
+                "break-glass:approvers",
+                False,
+                f"break-glass needs {rules.approvers} approvers other than the deployer and "
+                f"author (have {len(approvers)}: {have})",
+            )
+        )
+    return checks or [Check("break-glass", True, f"break-glass by {', '.join(approvers)}")]
+
+
+def evaluate_deploy(
+    config: DeliveryConfig, calendar: Calendar, req: DeployRequest, facts: DeployFacts
+) -> Decision:
+    """Every policy rule for deploying ``facts.release`` to ``req.env`` (SPEC §4)."""
+    env = config.environment(req.env)
+    action = f"deploy {facts.release.id} to {req.env}"
+    checks = [_role_check(config, req.actor, env.deployers, f"deploying to {req.env}")]
+    if req.fast_track:
+        if not config.change_classes.fast_track.enabled:
+            checks.append(Check("fast-track", False, "the fast track is disabled in delivery.toml"))
+        elif facts.release.change_class is ChangeClass.CALCULATION:
+            touched = ", ".join(facts.release.calculation_files[:5]) or "unknown base"
+            checks.append(
+                Check(
+                    "fast-track",
+                    False,
+                    "fast track refused: the release changes calculation code or inputs "
+                    f"({touched}) and must take the full path",
+                )
+            )
+    checks.extend(_gate_checks(env, facts))
+    if env.review_required:
+        reviewers = [
+            r for r in facts.reviews if not is_author(r.actor, facts.release, facts.author_identity)
+        ]
+        checks.append(
+            Check("review", True)
+            if reviewers
+            else Check("review", False, "missing a code review by someone other than the author")
+        )
+    for other in env.requires_deployed:
+        checks.append(
+            Check(f"deployed:{other}", True)
+            if other in facts.deployed_envs
+            else Check(f"deployed:{other}", False, f"not yet deployed to {other}")
+        )
+    checks.extend(_approval_checks(env, facts, req.fast_track))
+    checks.extend(_separation_checks(env, req, facts))
+    if env.rollback_plan_required and not (facts.previous_release or req.rollback_plan):
+        checks.append(
+            Check(
+                "rollback-plan",
+                False,
+                f"no rollback plan: nothing runs in {req.env} yet, pass --rollback-plan TEXT",
+            )
+        )
+    problems = window_problems(req.now, env, config.freeze, config.calendar.timezone, calendar)
+    if req.break_glass_reason is not None:
+        checks.extend(_break_glass_checks(env, req, facts))
+    else:
+        checks.extend(Check("window", False, p) for p in problems)
+    if not problems:
+        checks.append(Check("window", True))
+    return Decision(action, tuple(checks))
+
+
+def evaluate_review(
+    config: DeliveryConfig, actor: str, release: Release, author_identity: str | None
+) -> Decision:
+    """A review must come from a reviewer role and not from the commit author."""
+    checks = [_role_check(config, actor, config.review_roles, "reviewing")]
+    if is_author(actor, release, author_identity):
+        checks.append(Check("separation:author", False, f"{actor} cannot review their own change"))
+    return Decision(f"review {release.id}", tuple(checks))
+
+
+def evaluate_approval(
+    config: DeliveryConfig,
+    actor: str,
+    env_name: str,
+    release: Release,
+    author_identity: str | None,
+    *,
+    break_glass: bool = False,
+) -> Decision:
+    """An approval must come from a role some rule accepts, and never from the author."""
+    config.environment(env_name)
+    if break_glass:
+        roles: set[Role] = set()
+        for env in config.environments.values():
+            if env.break_glass and env.break_glass.allowed:
+                roles.update(env.break_glass.roles)
+        what = f"a break-glass approval for {env_name}"
+    else:
+        roles = {
+            role
+            for env in config.environments.values()
+            for rule in env.approvals
+            if rule.env == env_name
+            for role in rule.roles
+        }
+        what = f"approving for {env_name}"
+    checks = []
+    if not roles:
+        checks.append(Check("role", False, f"no policy asks for approvals for {env_name}"))
+    else:
+        checks.append(_role_check(config, actor, tuple(sorted(roles)), what))
+    if is_author(actor, release, author_identity):
+        checks.append(
+            Check("separation:author", False, f"{actor} is the commit author and cannot approve")
+        )
+    return Decision(f"approve {release.id} for {env_name}", tuple(checks))

@@ -1,0 +1,550 @@
+"""The core use cases behind each command. The CLI builds a :class:`Session` (policy, audit log,
+clock, calendar, actor, deploy target) and calls these; they decide with the pure policy engine,
+record everything in the audit log, and act through the injected boundaries.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tarfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+from riskctl.audit.log import AuditLog, Record, VerifyReport
+from riskctl.audit.postgres import PostgresAuditStore
+from riskctl.audit.sqlite import SqliteAuditStore
+from riskctl.audit.store import AuditStore
+from riskctl.build.release import build_release
+from riskctl.clock import (
+    Calendar,
+    Clock,
+    ExchangeCalendar,
+    FixedClock,
+    SystemClock,
+    parse_instant,
+)
+from riskctl.config import LoadedConfig, load_config, resolve_config_path
+from riskctl.errors import DeployFailedError, GateFailedError, PolicyRefusedError, UsageError
+from riskctl.gates import GateContext, GateResult, make_gate, run_gates
+from riskctl.gitrepo import GitRepo
+from riskctl.ledger import Ledger, release_to_details
+from riskctl.model import GateStatus, Release, Strategy
+from riskctl.policy import (
+    Decision,
+    DeployRequest,
+    evaluate_approval,
+    evaluate_deploy,
+    evaluate_review,
+)
+from riskctl.signing import load_or_create_key
+from riskctl.targets.interface import DeployTarget, TargetRequest
+from riskctl.targets.local import LocalTarget
+
+__all__ = ["Session", "open_session"]
+
+
+def resolve_actor(explicit: str | None) -> str | None:
+    """``--as``, else ``RISKCTL_ACTOR``, else ``GITHUB_ACTOR`` (GitHub Actions)."""
+    return explicit or os.environ.get("RISKCTL_ACTOR") or os.environ.get("GITHUB_ACTOR") or None
+
+
+def _find_repo(start: Path) -> GitRepo | None:
+    try:
+        return GitRepo.discover(start)
+    except UsageError:
+        return None
+
+
+def open_store(home: Path, url: str | None) -> AuditStore:
+    """SQLite under ``home`` by default; PostgreSQL when ``url`` says so."""
+    if not url:
+        return SqliteAuditStore(home / "audit.sqlite")
+    if url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        normalised = url.replace("postgres://", "postgresql://", 1)
+        if normalised.startswith("postgresql://"):
+            normalised = normalised.replace("postgresql://", "postgresql+psycopg://", 1)
+        return PostgresAuditStore(normalised)
+    if url.startswith("sqlite:///"):
+        return SqliteAuditStore(Path(url.removeprefix("sqlite:///")))
+    raise UsageError("RISKCTL_DATABASE_URL must be a postgresql:// or sqlite:/// URL")
+
+
+@dataclass
+class Session:
+    """Everything one command needs, built once at the edge."""
+
+    home: Path
+    loaded: LoadedConfig
+    audit: AuditLog
+    clock: Clock
+    calendar: Calendar
+    actor: str | None
+    repo: GitRepo | None
+    target_factory: Callable[[Path, LoadedConfig], DeployTarget]
+    appended: int = 0
+    python: str = field(default=sys.executable)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def config(self) -> Any:
+        return self.loaded.config
+
+    def ledger(self) -> Ledger:
+        return Ledger.from_bodies(self.audit.bodies())
+
+    def record(
+        self,
+        action: str,
+        *,
+        release: str | None = None,
+        env: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
+        entry = Record(
+            action=action,
+            actor=actor or self.actor or "unknown",
+            at=self.clock.now(),
+            release=release,
+            env=env,
+            policy_digest=self.loaded.digest,
+            details=dict(details or {}),
+        )
+        self.appended += 1
+        return self.audit.append([entry])[0]
+
+    def require_actor(self) -> str:
+        if not self.actor:
+            raise UsageError("no acting identity: pass --as NAME or set RISKCTL_ACTOR")
+        return self.actor
+
+    def refuse(
+        self, action: str, decision: Decision, release: Release, env: str | None
+    ) -> NoReturn:
+        self.record(
+            action,
+            release=release.digest,
+            env=env,
+            details={"release": release.id, **decision.as_dict()},
+        )
+        raise PolicyRefusedError(decision.message(), decision.missing)
+
+    def close(self) -> None:
+        if self.appended:
+            self.audit.checkpoint(self.clock.now())
+        self.audit.store.close()
+
+    # -- build -------------------------------------------------------------------------------
+
+    def build(self, *, allow_dirty: bool) -> dict[str, Any]:
+        if self.repo is None:
+            raise UsageError("riskctl build must run inside the repository's git working tree")
+        commit = self.repo.head()
+        actor = self.actor or self.config.identity_for_email(commit.email) or commit.author
+        dirty = self.repo.dirty_paths()
+        if dirty and not allow_dirty:
+            self.record(
+                "build.refused",
+                actor=actor,
+                details={"commit": commit.sha, "dirty_paths": dirty[:50]},
+            )
+            shown = ", ".join(dirty[:5]) + (" …" if len(dirty) > 5 else "")
+            raise PolicyRefusedError(
+                f"build refused: the working tree is dirty ({shown}); commit your changes "
+                "or pass --allow-dirty (the release is then marked dirty)"
+            )
+        ledger = self.ledger()
+        prod_id = ledger.current.get("prod")
+        out = build_release(
+            repo=self.repo,
+            home=self.home,
+            config=self.config,
+            key=load_or_create_key(self.home / "keys", "release"),
+            python=self.python,
+            now=self.clock.now(),
+            allow_dirty=allow_dirty,
+            prod_release=ledger.releases.get(prod_id) if prod_id else None,
+        )
+        release = out.release
+        self.record(
+            "release.built",
+            actor=actor,
+            release=release.digest,
+            details={**release_to_details(release), "artifacts": out.artifacts},
+        )
+        return {
+            "release": release.id,
+            "digest": release.digest,
+            "commit": release.commit,
+            "author": release.author,
+            "version": release.version,
+            "dirty": release.dirty,
+            "change_class": str(release.change_class),
+            "calculation_files": list(release.calculation_files),
+            "base_release": release.base_release,
+            "directory": str(out.directory),
+            "artifacts": out.artifacts,
+            "rebuilt_identical": out.existed,
+        }
+
+    # -- gates -------------------------------------------------------------------------------
+
+    def gates(
+        self,
+        ref: str,
+        *,
+        only: Sequence[str] = (),
+        skip: Sequence[str] = (),
+        workers: int = 2,
+        progress: bool = True,
+    ) -> dict[str, Any]:
+        release = self.ledger().release(ref)
+        known = self.config.gates
+        for name in (*only, *skip):
+            if name not in known:
+                raise UsageError(f"unknown gate {name!r} (known: {', '.join(known)})")
+        selected = [n for n in known if (not only or n in only) and n not in skip]
+        if not selected:
+            raise UsageError("no gates selected")
+        release_dir = self.home / "releases" / release.id
+        work = self.home / "work" / release.id
+        if work.exists():
+            shutil.rmtree(work)
+        source = work / "src"
+        source.mkdir(parents=True)
+        try:
+            with tarfile.open(release_dir / "source.tar") as tar:
+                tar.extractall(source, filter="data")
+        except (OSError, tarfile.TarError) as exc:
+            raise UsageError(
+                f"release {release.id} has no readable source snapshot: {exc}"
+            ) from None
+        logs = self.home / "logs" / release.id
+        logs.mkdir(parents=True, exist_ok=True)
+        ctx = GateContext(
+            source=source, work=work, python=self.python, lock=release_dir / "requirements.lock",
+            logs=logs,
+        )  # fmt: skip
+
+        def on_result(result: GateResult) -> None:
+            (logs / f"{result.gate}.log").write_bytes(result.log)
+            self.record(
+                "gate.result",
+                release=release.digest,
+                details={
+                    "release": release.id,
+                    "gate": result.gate,
+                    "status": str(result.status),
+                    "duration_s": round(result.duration_s, 3),
+                    "log_digest": result.log_digest,
+                    "summary": result.summary,
+                    "metrics": result.metrics,
+                },
+            )
+
+        results = run_gates(
+            [make_gate(n, known[n]) for n in selected],
+            ctx,
+            workers=workers,
+            on_result=on_result,
+            show_progress=progress,
+        )
+        failed = [r.gate for r in results if r.status is GateStatus.FAILED]
+        unavailable = [r.gate for r in results if r.status is GateStatus.UNAVAILABLE]
+        self.record(
+            "gates.completed",
+            release=release.digest,
+            details={
+                "release": release.id,
+                "gates": selected,
+                "failed": failed,
+                "unavailable": unavailable,
+            },
+        )
+        summary = {
+            "release": release.id,
+            "digest": release.digest,
+            "passed": not failed,
+            "gates": [
+                {
+                    "gate": r.gate,
+                    "status": str(r.status),
+                    "duration_s": round(r.duration_s, 3),
+                    "log_digest": r.log_digest,
+                    "summary": r.summary,
+                }
+                for r in results
+            ],
+        }
+        if failed:
+            raise GateFailedError(
+                f"gates failed for {release.id}: {', '.join(failed)}",
+            ) from None
+        return summary
+
+    # -- review and approval -----------------------------------------------------------------
+
+    def review(self, ref: str) -> dict[str, Any]:
+        actor = self.require_actor()
+        release = self.ledger().release(ref)
+        author = self.config.identity_for_email(release.author_email)
+        decision = evaluate_review(self.config, actor, release, author)
+        if not decision.allowed:
+            self.refuse("review.refused", decision, release, None)
+        self.record("review.recorded", release=release.digest, details={"release": release.id})
+        return {"release": release.id, "digest": release.digest, "reviewer": actor}
+
+    def approve(self, ref: str, env: str, *, break_glass: bool = False) -> dict[str, Any]:
+        actor = self.require_actor()
+        release = self.ledger().release(ref)
+        author = self.config.identity_for_email(release.author_email)
+        decision = evaluate_approval(
+            self.config, actor, env, release, author, break_glass=break_glass
+        )
+        if not decision.allowed:
+            self.refuse("approval.refused", decision, release, env)
+        roles = sorted(str(r) for r in self.config.roles_of(actor))
+        self.record(
+            "approval.recorded",
+            release=release.digest,
+            env=env,
+            details={"release": release.id, "roles": roles, "break_glass": break_glass},
+        )
+        return {
+            "release": release.id,
+            "digest": release.digest,
+            "env": env,
+            "approver": actor,
+            "roles": roles,
+            "break_glass": break_glass,
+        }
+
+    # -- deploy ------------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        ref: str,
+        env_name: str,
+        *,
+        strategy: Strategy | None = None,
+        fast_track: bool = False,
+        break_glass_reason: str | None = None,
+        rollback_plan: str | None = None,
+    ) -> dict[str, Any]:
+        actor = self.require_actor()
+        ledger = self.ledger()
+        release = ledger.release(ref)
+        env = self.config.environment(env_name)
+        chosen = strategy or env.strategy
+        target = self.target_factory(self.home, self.loaded)
+        if chosen not in target.strategies:
+            supported = ", ".join(sorted(str(s) for s in target.strategies))
+            raise UsageError(
+                f"strategy {chosen} is not available on this target (available: {supported}); "
+                f"pass --strategy {sorted(target.strategies)[0]}"
+            )
+        request = DeployRequest(
+            env=env_name,
+            actor=actor,
+            now=self.clock.now(),
+            fast_track=fast_track,
+            break_glass_reason=break_glass_reason,
+            rollback_plan=rollback_plan,
+        )
+        facts = ledger.facts(release, env_name, self.config)
+        decision = evaluate_deploy(self.config, self.calendar, request, facts)
+        if not decision.allowed:
+            self.refuse("deploy.refused", decision, release, env_name)
+        previous_id = ledger.current.get(env_name)
+        previous = ledger.releases.get(previous_id) if previous_id else None
+        self.record(
+            "deploy.started",
+            release=release.digest,
+            env=env_name,
+            details={
+                "release": release.id,
+                "strategy": str(chosen),
+                "previous": previous_id,
+                "fast_track": fast_track,
+                "break_glass_reason": break_glass_reason,
+                "rollback_plan": rollback_plan
+                or (f"restore {previous_id}" if previous_id else None),
+                **decision.as_dict(),
+            },
+        )
+        state = self.home / "envs" / env_name
+        state.mkdir(parents=True, exist_ok=True)
+        outcome = target.deploy(
+            TargetRequest(
+                env=env_name,
+                release=release,
+                release_dir=self.home / "releases" / release.id,
+                strategy=chosen,
+                port=env.port,
+                variables={
+                    "RISK_SERVICE_ENVIRONMENT": env_name,
+                    "RISK_SERVICE_ARTIFACT_DIGEST": release.digest,
+                    "RISK_SERVICE_GIT_SHA": release.commit,
+                    "RISK_SERVICE_VERSION": release.version,
+                    "RISK_SERVICE_DATABASE_URL": f"sqlite:///{state / 'risk.sqlite'}",
+                },
+                previous=previous,
+                previous_dir=self.home / "releases" / previous.id if previous else None,
+            )
+        )
+        details = {
+            "release": release.id,
+            "strategy": str(chosen),
+            "steps": list(outcome.steps),
+            "message": outcome.message,
+            "version": dict(outcome.version),
+        }
+        if outcome.ok:
+            self.record("deploy.succeeded", release=release.digest, env=env_name, details=details)
+            return {
+                "release": release.id,
+                "digest": release.digest,
+                "env": env_name,
+                "strategy": str(chosen),
+                "steps": list(outcome.steps),
+                "url": env.url,
+            }
+        self.record("deploy.failed", release=release.digest, env=env_name, details=details)
+        if outcome.rolled_back and previous is not None:
+            self.record(
+                "rollback.performed",
+                release=previous.digest,
+                env=env_name,
+                details={"release": previous.id, "reason": outcome.message},
+            )
+        raise DeployFailedError(outcome.message)
+
+    # -- status, history, audit --------------------------------------------------------------
+
+    def status(self, env_filter: str | None = None) -> dict[str, Any]:
+        ledger = self.ledger()
+        names = [env_filter] if env_filter else list(self.config.environments)
+        target = self.target_factory(self.home, self.loaded)
+        envs: dict[str, Any] = {}
+        for name in names:
+            env = self.config.environment(name)
+            stable = ledger.current.get(name)
+            instance = target.status(name, env.port)
+            if stable is None:
+                phase = "Idle"
+            elif instance.healthy:
+                phase = "Healthy"
+            else:
+                phase = "Degraded"
+            last = next((d for d in reversed(ledger.deployments) if d.env == name), None)
+            envs[name] = {
+                "url": env.url,
+                "stable_release": stable,
+                "stable_digest": ledger.releases[stable].digest if stable else None,
+                "canary_release": None,
+                "canary_weight": 0,
+                "phase": phase,
+                "health": instance.state if instance.healthy is None else (
+                    "up" if instance.healthy else "down"
+                ),
+                "strategy": str(env.strategy),
+                "last_deploy": None
+                if last is None
+                else {"release": last.release, "ok": last.ok, "at": last.at.isoformat(),
+                      "actor": last.actor},
+            }  # fmt: skip
+        return {"environments": envs}
+
+    def history(self, limit: int | None = None) -> dict[str, Any]:
+        ledger = self.ledger()
+        interesting = (
+            "release.built", "gates.completed", "review.recorded", "approval.recorded",
+            "deploy.succeeded", "deploy.failed", "rollback.performed", "deploy.refused",
+            "approval.refused", "review.refused", "build.refused",
+        )  # fmt: skip
+        events = [
+            {
+                "seq": e["seq"],
+                "time": e["time"],
+                "actor": e["actor"],
+                "action": e["action"],
+                "env": e.get("env"),
+                "release": (e.get("details") or {}).get("release"),
+                "digest": e.get("release"),
+            }
+            for e in ledger.events
+            if e.get("action") in interesting
+        ]
+        if limit:
+            events = events[-limit:]
+        releases = [
+            {
+                "release": r.id,
+                "digest": r.digest,
+                "commit": r.commit,
+                "author": r.author,
+                "version": r.version,
+                "built_at": r.built_at.isoformat(),
+                "change_class": str(r.change_class),
+                "dirty": r.dirty,
+                "environments": sorted(ledger.deployed_envs(r.digest)),
+            }
+            for r in ledger.releases.values()
+        ]
+        return {"releases": releases, "events": events}
+
+    def verify(self) -> VerifyReport:
+        return self.audit.verify()
+
+
+def _default_target(home: Path, loaded: LoadedConfig) -> DeployTarget:
+    return LocalTarget(home, loaded.config.target)
+
+
+def open_session(
+    *,
+    config_path: str | None,
+    actor: str | None,
+    cwd: Path | None = None,
+    clock: Clock | None = None,
+    calendar: Calendar | None = None,
+    target_factory: Callable[[Path, LoadedConfig], DeployTarget] | None = None,
+) -> Session:
+    """Build a session from the environment (``RISKCTL_HOME``, ``RISKCTL_DATABASE_URL``, …)."""
+    start = cwd or Path.cwd()
+    repo = _find_repo(start)
+    root = repo.root if repo else None
+    loaded = load_config(resolve_config_path(config_path, root))
+    home = Path(os.environ.get("RISKCTL_HOME") or ((root or start) / ".riskctl"))
+    home.mkdir(parents=True, exist_ok=True)
+    if clock is None:
+        override = os.environ.get("RISKCTL_NOW")
+        if override and not loaded.config.clock_override:
+            raise UsageError("RISKCTL_NOW is set but the policy file does not allow clock_override")
+        try:
+            clock = SystemClock() if not override else _fixed(override)
+        except ValueError as exc:
+            raise UsageError(f"RISKCTL_NOW: {exc}") from None
+    store = open_store(home, os.environ.get("RISKCTL_DATABASE_URL"))
+    if isinstance(store, PostgresAuditStore):
+        store.check_ready()
+    audit = AuditLog(store, load_or_create_key(home / "keys", "audit"), home / "checkpoints.jsonl")
+    return Session(
+        home=home,
+        loaded=loaded,
+        audit=audit,
+        clock=clock,
+        calendar=calendar or ExchangeCalendar(loaded.config.calendar.exchange),
+        actor=resolve_actor(actor),
+        repo=repo,
+        target_factory=target_factory or _default_target,
+    )
+
+
+def _fixed(text: str) -> Clock:
+    return FixedClock(parse_instant(text))
