@@ -118,7 +118,9 @@ def gates(
         list[str] | None, typer.Option("--only", help="Run only this gate (repeatable).")
     ] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip this gate.")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Gates run at once.")] = 0,
+    workers: Annotated[
+        int, typer.Option("--workers", min=0, help="Gates run at once (0: one per core).")
+    ] = 0,
     actor: AsOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,

@@ -33,6 +33,24 @@ CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} (
 
 _RETRIES = 5
 
+# Literal statements (table names are constants, values are bound parameters).
+_SIZE = "SELECT COALESCE(MAX(seq), 0) FROM riskctl_audit_entry"
+_INSERT_ENTRY = (
+    "INSERT INTO riskctl_audit_entry (seq, body, leaf_hash, key_id, signature) "
+    "VALUES (:seq, :body, :leaf_hash, :key_id, :signature)"
+)
+_SELECT_ENTRIES = (
+    "SELECT seq, body, leaf_hash, key_id, signature FROM riskctl_audit_entry ORDER BY seq"
+)
+_INSERT_CHECKPOINT = (
+    "INSERT INTO riskctl_audit_checkpoint (tree_size, root_hash, created_at, key_id, signature) "
+    "VALUES (:tree_size, :root_hash, :created_at, :key_id, :signature)"
+)
+_SELECT_CHECKPOINTS = (
+    "SELECT tree_size, root_hash, created_at, key_id, signature "
+    "FROM riskctl_audit_checkpoint ORDER BY tree_size, created_at"
+)
+
 
 class SqlAuditStore:
     """Entries and checkpoints in two tables; subclasses add dialect-specific guards."""
@@ -55,17 +73,11 @@ class SqlAuditStore:
             try:
                 with self.engine.begin() as conn:
                     self._lock(conn)
-                    size = conn.execute(
-                        sa.text(f"SELECT COALESCE(MAX(seq), 0) FROM {ENTRY_TABLE}")  # noqa: S608
-                    ).scalar_one()
+                    size = conn.execute(sa.text(_SIZE)).scalar_one()
                     rows = list(make(int(size)))
                     if rows:
                         conn.execute(
-                            sa.text(
-                                f"INSERT INTO {ENTRY_TABLE} "  # noqa: S608
-                                "(seq, body, leaf_hash, key_id, signature) "
-                                "VALUES (:seq, :body, :leaf_hash, :key_id, :signature)"
-                            ),
+                            sa.text(_INSERT_ENTRY),
                             [r.__dict__ for r in rows],
                         )
                     return rows
@@ -78,12 +90,7 @@ class SqlAuditStore:
     def entries(self) -> list[StoredEntry]:
         try:
             with self.engine.connect() as conn:
-                result = conn.execute(
-                    sa.text(
-                        "SELECT seq, body, leaf_hash, key_id, signature "  # noqa: S608
-                        f"FROM {ENTRY_TABLE} ORDER BY seq"
-                    )
-                )
+                result = conn.execute(sa.text(_SELECT_ENTRIES))
                 return [StoredEntry(int(r[0]), r[1], r[2], r[3], r[4]) for r in result]
         except sa.exc.SQLAlchemyError as exc:
             raise AuditError(f"cannot read the audit log: {_short(exc)}") from None
@@ -92,11 +99,7 @@ class SqlAuditStore:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    sa.text(
-                        f"INSERT INTO {CHECKPOINT_TABLE} "  # noqa: S608
-                        "(tree_size, root_hash, created_at, key_id, signature) "
-                        "VALUES (:tree_size, :root_hash, :created_at, :key_id, :signature)"
-                    ),
+                    sa.text(_INSERT_CHECKPOINT),
                     checkpoint.__dict__,
                 )
         except sa.exc.IntegrityError:
@@ -107,12 +110,7 @@ class SqlAuditStore:
     def checkpoints(self) -> list[StoredCheckpoint]:
         try:
             with self.engine.connect() as conn:
-                result = conn.execute(
-                    sa.text(
-                        "SELECT tree_size, root_hash, created_at, key_id, signature "  # noqa: S608
-                        f"FROM {CHECKPOINT_TABLE} ORDER BY tree_size, created_at"
-                    )
-                )
+                result = conn.execute(sa.text(_SELECT_CHECKPOINTS))
                 return [StoredCheckpoint(int(r[0]), r[1], r[2], r[3], r[4]) for r in result]
         except sa.exc.SQLAlchemyError as exc:
             raise AuditError(f"cannot read checkpoints: {_short(exc)}") from None

@@ -42,7 +42,7 @@ class CommandGate:
                 continue
             log.append(f"$ {' '.join(argv)}\n".encode())
             try:
-                program = which(argv[0], [ctx.source / ".venv" / "bin"])
+                program = which(argv[0], [Path(ctx.python).parent])
                 proc = run(
                     [program, *argv[1:]],
                     cwd=ctx.source,

@@ -11,6 +11,7 @@ import random
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -65,7 +66,7 @@ class PerformanceGate:
         env.update({k: ctx.substitute(v, port=str(port)) for k, v in self.spec.env.items()})
         log = [f"$ {' '.join(argv)}\n".encode()]
         try:
-            program = which(argv[0])
+            program = which(argv[0], [Path(ctx.python).parent])
         except UsageError as exc:
             return GateResult(self.name, GateStatus.FAILED, 0.0, str(exc), str(exc).encode())
         proc = spawn([program, *argv[1:]], cwd=ctx.source, env=env)

@@ -14,7 +14,7 @@ import socket
 import sys
 import tempfile
 import time
-import xmlrpc.client
+import xmlrpc.client  # nosec B411 - only our own supervisord over a 0700 unix socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
