@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import warnings
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -32,10 +33,15 @@ class NyseCalendar:
     """NYSE sessions between :data:`FIRST_DATE` and :data:`LAST_DATE`."""
 
     def __init__(self) -> None:
-        cal = exchange_calendars.get_calendar(
-            "XNYS", start=FIRST_DATE.isoformat(), end=LAST_DATE.isoformat()
-        )
-        self._sessions: list[dt.date] = [ts.date() for ts in cal.sessions]
+        with warnings.catch_warnings():
+            # exchange-calendars trips pandas deprecation warnings of its own internals; they are
+            # not ours to act on and must not abort the service (or the strict test suite).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            cal = exchange_calendars.get_calendar(
+                "XNYS", start=FIRST_DATE.isoformat(), end=LAST_DATE.isoformat()
+            )
+            self._sessions: list[dt.date] = [ts.date() for ts in cal.sessions]
         self._set = frozenset(self._sessions)
 
     def _check(self, day: dt.date) -> None:

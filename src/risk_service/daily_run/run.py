@@ -228,25 +228,31 @@ def _run(
         )
 
     t0 = time.perf_counter()
-    try:
-        risk = engine.batch_risk(
-            book.exposures, market.matrix, var_levels=VAR_LEVELS, es_level=ES_LEVEL, strict=True
-        )
-    except engine.RiskInputError as exc:
-        raise RunInputError(f"inputs rejected by the engine: {exc}") from exc
-    timings["compute"] = time.perf_counter() - t0
+    # Overflow shows up as non-finite figures, which validation reports by portfolio.
+    with np.errstate(all="ignore"):
+        try:
+            risk = engine.batch_risk(
+                book.exposures,
+                market.matrix,
+                var_levels=VAR_LEVELS,
+                es_level=ES_LEVEL,
+                strict=True,
+            )
+        except engine.RiskInputError as exc:
+            raise RunInputError(f"inputs rejected by the engine: {exc}") from exc
+        timings["compute"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    realised = _realised_pnl(prev_rows, market.symbols, market.matrix[-1])
-    records, validation = _validate(
-        book=book,
-        risk=risk,
-        prev_var=prev_results,
-        realised=realised,
-        history=history,
-        threshold=options.move_threshold,
-        previous=previous,
-    )
+        t0 = time.perf_counter()
+        realised = _realised_pnl(prev_rows, market.symbols, market.matrix[-1])
+        records, validation = _validate(
+            book=book,
+            risk=risk,
+            prev_var=prev_results,
+            realised=realised,
+            history=history,
+            threshold=options.move_threshold,
+            previous=previous,
+        )
     timings["validate"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -340,7 +346,9 @@ def _validate(
     """Per-portfolio records for the store and the run's validation summary."""
     var95, var99 = risk.var[0.95], risk.var[0.99]
     comp95, comp99 = risk.component[0.95], risk.component[0.99]
-    figures = np.column_stack([var95, var99, risk.es])
+    gross = np.abs(book.exposures).sum(axis=1)
+    net = book.exposures.sum(axis=1)
+    figures = np.column_stack([var95, var99, risk.es, gross, net])
     bad = [book.portfolios[i] for i in np.flatnonzero(~np.all(np.isfinite(figures), axis=1))]
     bad_components = np.flatnonzero(
         ~(np.all(np.isfinite(comp95), axis=1) & np.all(np.isfinite(comp99), axis=1))
@@ -393,8 +401,8 @@ def _validate(
                 "var_95": float(var95[i]),
                 "var_99": v99,
                 "es_975": float(risk.es[i]),
-                "gross_notional": float(np.abs(book.exposures[i]).sum()),
-                "net_notional": float(book.exposures[i].sum()),
+                "gross_notional": float(gross[i]),
+                "net_notional": float(net[i]),
                 "components": {
                     "95": dict(zip(syms, comp95[i, cols].tolist(), strict=True)),
                     "99": dict(zip(syms, comp99[i, cols].tolist(), strict=True)),
