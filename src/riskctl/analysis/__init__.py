@@ -1,0 +1,33 @@
+"""Canary analysis: compare a canary with its stable baseline and decide.
+
+Pure decisions live in :mod:`riskctl.analysis.verdict` (observations in, verdict out, tested with
+literal numbers, the way Argo Rollouts tests ``assessMetricStatus``); the statistics in
+:mod:`riskctl.analysis.statistics`; where observations come from is a provider
+(:mod:`riskctl.analysis.providers`).
+"""
+
+from riskctl.analysis.statistics import (
+    ErrorRateTest,
+    LatencyTest,
+    compare_error_rates,
+    compare_latencies,
+)
+from riskctl.analysis.verdict import (
+    AnalysisPolicy,
+    Observation,
+    Phase,
+    Verdict,
+    assess,
+)
+
+__all__ = [
+    "AnalysisPolicy",
+    "ErrorRateTest",
+    "LatencyTest",
+    "Observation",
+    "Phase",
+    "Verdict",
+    "assess",
+    "compare_error_rates",
+    "compare_latencies",
+]

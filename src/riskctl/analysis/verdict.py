@@ -1,0 +1,162 @@
+"""The analysis decision: observations of canary and baseline in, a verdict with reasons out.
+
+Phases follow Argo Rollouts' AnalysisRun: Successful, Failed, Inconclusive (too little data, or
+evidence in neither direction — the rollout pauses and people are told), plus Running while
+samples are still being gathered. Fixed ceilings catch the obvious; the baseline comparison
+catches the relative; both need significance *and* a material effect, so noise alone never
+fails a release and a real regression is not excused by a noisy baseline.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from riskctl.analysis.statistics import (
+    ErrorRateTest,
+    LatencyTest,
+    compare_error_rates,
+    compare_latencies,
+)
+
+
+class Phase(enum.StrEnum):
+    """Analysis phases (Argo Rollouts' names)."""
+
+    RUNNING = "Running"
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    INCONCLUSIVE = "Inconclusive"
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisPolicy:
+    """Thresholds of one analysis (from ``delivery.toml``)."""
+
+    min_samples: int = 200  # canary requests needed before deciding
+    alpha: float = 0.01  # significance level of the one-sided tests
+    max_error_rate: float = 0.05  # absolute ceiling on the canary's error rate
+    max_error_increase: float = 0.01  # material increase over the baseline's rate
+    max_latency_ratio: float = 1.5  # canary p50 or p99 over the baseline's
+    max_p99_seconds: float = 2.0  # absolute ceiling on the canary's p99
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What was seen of both sides during one analysis window."""
+
+    canary_requests: int
+    canary_errors: int
+    baseline_requests: int
+    baseline_errors: int
+    canary_latencies: Sequence[float] = ()
+    baseline_latencies: Sequence[float] = ()
+    canary_crashed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The decision, the numbers behind it and every reason in words."""
+
+    phase: Phase
+    reasons: tuple[str, ...]
+    errors: ErrorRateTest
+    latency: LatencyTest
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line for status displays and the audit trail."""
+        return f"{self.phase.value}: " + "; ".join(self.reasons)
+
+
+def _fmt_pct(x: float) -> str:
+    return f"{x * 100:.2f} %"
+
+
+def assess(observation: Observation, policy: AnalysisPolicy, *, final: bool = True) -> Verdict:
+    """Decide on one window. With ``final=False`` too few samples give Running, else Inconclusive.
+
+    A crashed canary fails at once, whatever the sample.
+    """
+    o = observation
+    errors = compare_error_rates(
+        o.canary_errors, o.canary_requests, o.baseline_errors, o.baseline_requests
+    )
+    latency = compare_latencies(o.canary_latencies, o.baseline_latencies)
+    metrics = {
+        "canary_requests": float(o.canary_requests),
+        "baseline_requests": float(o.baseline_requests),
+        "canary_error_rate": errors.canary_rate,
+        "baseline_error_rate": errors.baseline_rate,
+        "error_p_value": errors.p_value,
+        "canary_p50_ms": latency.canary_p50 * 1e3,
+        "canary_p99_ms": latency.canary_p99 * 1e3,
+        "baseline_p50_ms": latency.baseline_p50 * 1e3,
+        "baseline_p99_ms": latency.baseline_p99 * 1e3,
+        "latency_p_value": latency.p_value,
+    }
+
+    def verdict(phase: Phase, reasons: list[str]) -> Verdict:
+        return Verdict(phase, tuple(reasons), errors, latency, metrics)
+
+    if o.canary_crashed:
+        return verdict(Phase.FAILED, ["canary instance crashed or stopped answering"])
+
+    failures: list[str] = []
+    # Ceilings need no baseline, but a handful of requests could still all fail by bad luck:
+    # require a minimum of errors too, not just a rate.
+    if o.canary_requests and errors.canary_rate > policy.max_error_rate and o.canary_errors >= 5:
+        failures.append(
+            f"canary error rate {_fmt_pct(errors.canary_rate)} above the ceiling "
+            f"{_fmt_pct(policy.max_error_rate)} ({o.canary_errors}/{o.canary_requests})"
+        )
+    increase = errors.canary_rate - errors.baseline_rate
+    if errors.p_value < policy.alpha and increase > policy.max_error_increase:
+        failures.append(
+            f"canary error rate {_fmt_pct(errors.canary_rate)} vs baseline "
+            f"{_fmt_pct(errors.baseline_rate)} (+{_fmt_pct(increase)}, Fisher p = "
+            f"{errors.p_value:.2g} < {policy.alpha})"
+        )
+    if latency.canary_samples and latency.baseline_samples:
+        slow_p50 = latency.canary_p50 > policy.max_latency_ratio * latency.baseline_p50
+        slow_p99 = latency.canary_p99 > policy.max_latency_ratio * latency.baseline_p99
+        if latency.p_value < policy.alpha and (slow_p50 or slow_p99):
+            failures.append(
+                f"canary latency p50 {latency.canary_p50 * 1e3:.1f} ms / p99 "
+                f"{latency.canary_p99 * 1e3:.1f} ms vs baseline "
+                f"{latency.baseline_p50 * 1e3:.1f} / {latency.baseline_p99 * 1e3:.1f} ms "
+                f"(> {policy.max_latency_ratio:g}x, Mann-Whitney p = {latency.p_value:.2g})"
+            )
+    if (
+        latency.canary_samples >= policy.min_samples
+        and math.isfinite(latency.canary_p99)
+        and latency.canary_p99 > policy.max_p99_seconds
+    ):
+        failures.append(
+            f"canary p99 {latency.canary_p99 * 1e3:.0f} ms above the ceiling "
+            f"{policy.max_p99_seconds * 1e3:.0f} ms"
+        )
+    if failures:
+        return verdict(Phase.FAILED, failures)
+
+    if o.canary_requests < policy.min_samples or o.baseline_requests < policy.min_samples:
+        reason = (
+            f"not enough traffic yet: canary {o.canary_requests}, baseline "
+            f"{o.baseline_requests} requests (need {policy.min_samples} each)"
+        )
+        return verdict(Phase.RUNNING if not final else Phase.INCONCLUSIVE, [reason])
+
+    return verdict(
+        Phase.SUCCESSFUL,
+        [
+            f"error rate {_fmt_pct(errors.canary_rate)} vs baseline "
+            f"{_fmt_pct(errors.baseline_rate)} (Fisher p = {errors.p_value:.2g})",
+            f"latency p50 {latency.canary_p50 * 1e3:.1f} ms / p99 {latency.canary_p99 * 1e3:.1f} ms"
+            f" vs baseline {latency.baseline_p50 * 1e3:.1f} / {latency.baseline_p99 * 1e3:.1f} ms",
+        ],
+    )
+
+
+__all__ = ["AnalysisPolicy", "Observation", "Phase", "Verdict", "assess"]

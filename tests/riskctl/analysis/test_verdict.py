@@ -1,0 +1,94 @@
+"""Canary analysis decisions from literal observations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from riskctl.analysis import AnalysisPolicy, Observation, Phase, assess, compare_error_rates
+
+POLICY = AnalysisPolicy(min_samples=200, alpha=0.01)
+
+
+def _latencies(seed: int, n: int, scale: float) -> list[float]:
+    rng = np.random.default_rng(seed)
+    return (rng.lognormal(np.log(0.004), 0.3, n) * scale).tolist()
+
+
+def test_healthy_canary_succeeds() -> None:
+    """Same error rate and latency distribution as the baseline → Successful, with the numbers."""
+    obs = Observation(400, 1, 3600, 8, _latencies(1, 400, 1.0), _latencies(2, 3600, 1.0))
+    verdict = assess(obs, POLICY)
+    assert verdict.phase is Phase.SUCCESSFUL
+    assert "error rate 0.25 %" in verdict.summary()
+    assert verdict.metrics["canary_requests"] == 400
+
+
+def test_sparse_errors_fail_on_exact_test() -> None:
+    """12 errors in 300 canary requests vs 2 in 2,700 fails (Fisher p ≪ 0.01, +3.9 points)."""
+    obs = Observation(300, 12, 2700, 2, _latencies(3, 300, 1.0), _latencies(4, 2700, 1.0))
+    verdict = assess(obs, POLICY)
+    assert verdict.phase is Phase.FAILED
+    assert "Fisher p" in verdict.summary()
+    assert verdict.errors.p_value < 1e-6
+
+
+def test_noise_does_not_fail() -> None:
+    """2 errors in 300 vs 10 in 2,700 is not significant: no failure from noise alone."""
+    obs = Observation(300, 2, 2700, 10, _latencies(5, 300, 1.0), _latencies(6, 2700, 1.0))
+    assert assess(obs, POLICY).phase is Phase.SUCCESSFUL
+
+
+def test_error_ceiling_without_baseline_errors() -> None:
+    """A canary failing 10 % of requests fails on the absolute ceiling too."""
+    obs = Observation(250, 25, 2250, 0)
+    verdict = assess(obs, POLICY)
+    assert verdict.phase is Phase.FAILED
+    assert "above the ceiling" in verdict.summary()
+
+
+def test_five_times_slower_fails_on_latency() -> None:
+    """A canary 5x slower than its baseline fails on Mann–Whitney and the p50/p99 ratio."""
+    obs = Observation(300, 0, 2700, 0, _latencies(7, 300, 5.0), _latencies(8, 2700, 1.0))
+    verdict = assess(obs, POLICY)
+    assert verdict.phase is Phase.FAILED
+    assert "Mann-Whitney" in verdict.summary()
+    assert verdict.latency.canary_p50 > 4 * verdict.latency.baseline_p50
+
+
+def test_slightly_slower_is_tolerated() -> None:
+    """10 % slower is within the 1.5x tolerance even if significant."""
+    obs = Observation(300, 0, 2700, 0, _latencies(9, 300, 1.1), _latencies(10, 2700, 1.0))
+    assert assess(obs, POLICY).phase is Phase.SUCCESSFUL
+
+
+def test_too_few_samples_running_then_inconclusive() -> None:
+    """Below the minimum sample the analysis keeps running, and is Inconclusive when final."""
+    obs = Observation(50, 0, 450, 0, _latencies(11, 50, 1.0), _latencies(12, 450, 1.0))
+    assert assess(obs, POLICY, final=False).phase is Phase.RUNNING
+    verdict = assess(obs, POLICY, final=True)
+    assert verdict.phase is Phase.INCONCLUSIVE
+    assert "not enough traffic" in verdict.summary()
+
+
+def test_crash_fails_at_once() -> None:
+    """A crashed canary fails whatever the sample size."""
+    verdict = assess(Observation(3, 0, 30, 0, canary_crashed=True), POLICY, final=False)
+    assert verdict.phase is Phase.FAILED
+    assert "crashed" in verdict.summary()
+
+
+def test_absolute_p99_ceiling() -> None:
+    """A canary whose p99 exceeds the absolute ceiling fails even if the baseline is as slow."""
+    slow = [3.0] * 250
+    obs = Observation(250, 0, 250, 0, slow, slow)
+    assert "ceiling" in assess(obs, POLICY).summary()
+
+
+def test_error_rate_inputs_validated() -> None:
+    """Negative counts or more errors than requests are refused."""
+    with pytest.raises(ValueError, match=">= 0"):
+        compare_error_rates(-1, 10, 0, 10)
+    with pytest.raises(ValueError, match="exceed"):
+        compare_error_rates(11, 10, 0, 10)
+    assert compare_error_rates(0, 0, 0, 10).p_value == 1.0
