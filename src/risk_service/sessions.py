@@ -76,7 +76,7 @@ class NyseCalendar:
         """The first session on or after ``day``."""
         self._check(day)
         i = bisect.bisect_left(self._sessions, day)
-        if i == len(self._sessions):
+        if i == len(self._sessions):  # pragma: no cover - LAST_DATE is a session
             raise CalendarError(f"no NYSE session after {day.isoformat()} in the calendar")
         return self._sessions[i]
 

@@ -183,6 +183,8 @@ def read_market(path: Path) -> MarketDelivery:
         raise DeliveryError(f"{path.name}: close must be positive (data row {i + 1})")
     dates_u, d_idx = np.unique(raw_dates, return_inverse=True)
     syms_u, s_idx = np.unique(raw_syms, return_inverse=True)
+    dates = [_as_date(d) for d in dates_u]
+    _check_sessions(path.name, dates)
     key = d_idx.astype(np.int64) * len(syms_u) + s_idx
     _, first, counts = np.unique(key, return_index=True, return_counts=True)
     if np.any(counts > 1):
@@ -200,8 +202,6 @@ def read_market(path: Path) -> MarketDelivery:
             f"{path.name}: missing {what} for {syms_u[j]} on {_as_date(dates_u[t]).isoformat()}"
             + (f" ({len(holes) - 1} more gap(s))" if len(holes) > 1 else "")
         )
-    dates = [_as_date(d) for d in dates_u]
-    _check_sessions(path.name, dates)
     cal = nyse()
     for prev, cur in itertools.pairwise(dates):
         if cal.next_session(prev + dt.timedelta(days=1)) != cur:
