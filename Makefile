@@ -25,7 +25,7 @@ $(STAMP): $(BIN)/python $(LOCK) pyproject.toml
 	touch $(STAMP)
 
 # Debian packages the suite and the benchmarks drive for real.
-SYSTEM_PACKAGES := wrk
+SYSTEM_PACKAGES := wrk haproxy
 
 setup: $(STAMP) ## create .venv, install the locked dependencies and the project, start local services
 	@scripts/ensure-system.sh $(SYSTEM_PACKAGES)

@@ -1,0 +1,188 @@
+"""Real HAProxy: weights, drain and addresses move traffic through the runtime API."""
+
+from __future__ import annotations
+
+import collections
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from riskctl.router.haproxy import (
+    FrontDoor,
+    HAProxyProcess,
+    HAProxyRouter,
+    parse_stat,
+    render_config,
+)
+from riskctl.router.interface import RouterError, ServerState
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = self.server.name.encode()  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence the default stderr log."""
+
+
+@pytest.fixture
+def backends() -> Iterator[dict[str, int]]:
+    """Two tiny HTTP servers standing in for two service instances."""
+    servers = {}
+    for name in ("one", "two"):
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        srv.name = name  # type: ignore[attr-defined]
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers[name] = srv
+    yield {name: int(srv.server_address[1]) for name, srv in servers.items()}
+    for srv in servers.values():
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture
+def haproxy(tmp_path: Path) -> Iterator[tuple[HAProxyProcess, FrontDoor]]:
+    """A real HAProxy master-worker with one environment's front door."""
+    if shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists():
+        pytest.fail("haproxy is not installed; 'make setup' installs it")
+    door = FrontDoor("test", free_port())
+    runtime = tmp_path / "haproxy"
+    process = HAProxyProcess(runtime)
+    process.write_config(render_config([door], runtime))
+    process.start()
+    yield process, door
+    process.stop()
+
+
+def _wait_up(router: HAProxyRouter, backend: str, servers: set[str]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        up = {s.server for s in router.stats(backend) if s.status == "UP"}
+        if servers <= up:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"servers {servers} never came UP: {router.stats(backend)}")
+
+
+def _served_by(url: str, n: int) -> collections.Counter[str]:
+    with httpx.Client(timeout=5) as client:
+        return collections.Counter(client.get(url).headers["X-Served-By"] for _ in range(n))
+
+
+def test_weights_split_traffic_and_change_at_once(
+    haproxy: tuple[HAProxyProcess, FrontDoor], backends: dict[str, int]
+) -> None:
+    """Slots follow runtime weights exactly; a weight of 0 takes the very next request away."""
+    process, door = haproxy
+    router = HAProxyRouter(process.api())
+    router.set_address(door.backend, "blue", "127.0.0.1", backends["one"])
+    router.set_address(door.backend, "green", "127.0.0.1", backends["two"])
+    for slot in ("blue", "green"):
+        router.set_state(door.backend, slot, ServerState.READY)
+    router.set_weight(door.backend, "blue", 100)
+    router.set_weight(door.backend, "green", 0)
+    _wait_up(router, door.backend, {"blue", "green"})
+
+    assert _served_by(door.url, 50) == {"blue": 50}
+    router.set_weight(door.backend, "blue", 90)
+    router.set_weight(door.backend, "green", 10)
+    split = _served_by(door.url, 500)
+    assert 45 <= split["green"] <= 55
+    router.set_weight(door.backend, "green", 0)
+    assert _served_by(door.url, 50) == {"blue": 50}
+
+    stats = {s.server: s for s in router.stats(door.backend)}
+    assert stats["green"].requests == split["green"]
+    assert stats["blue"].weight == 90
+    assert stats["green"].weight == 0
+
+
+def test_reload_keeps_runtime_weights(
+    haproxy: tuple[HAProxyProcess, FrontDoor], backends: dict[str, int]
+) -> None:
+    """A reload re-applies the saved server state: addresses and weights survive it."""
+    process, door = haproxy
+    router = HAProxyRouter(process.api())
+    router.set_address(door.backend, "green", "127.0.0.1", backends["two"])
+    router.set_state(door.backend, "green", ServerState.READY)
+    router.set_weight(door.backend, "green", 7)
+    _wait_up(router, door.backend, {"green"})
+    process.reload()
+    router = HAProxyRouter(process.api())
+    _wait_up(router, door.backend, {"green"})
+    green = next(s for s in router.stats(door.backend) if s.server == "green")
+    assert green.weight == 7
+    assert _served_by(door.url, 10) == {"green": 10}
+
+
+def test_drain_and_bad_commands(
+    haproxy: tuple[HAProxyProcess, FrontDoor], backends: dict[str, int]
+) -> None:
+    """Drain stops new requests to a slot; unknown servers and bad weights are refused."""
+    process, door = haproxy
+    router = HAProxyRouter(process.api())
+    for slot, name in (("blue", "one"), ("green", "two")):
+        router.set_address(door.backend, slot, "127.0.0.1", backends[name])
+        router.set_state(door.backend, slot, ServerState.READY)
+        router.set_weight(door.backend, slot, 50)
+    _wait_up(router, door.backend, {"blue", "green"})
+    router.set_state(door.backend, "green", ServerState.DRAIN)
+    assert _served_by(door.url, 20) == {"blue": 20}
+    with pytest.raises(RouterError, match="No such"):
+        router.set_weight(door.backend, "purple", 10)
+    with pytest.raises(RouterError, match="0..256"):
+        router.set_weight(door.backend, "blue", 300)
+
+
+def test_bad_config_is_refused_and_keeps_the_old_one(tmp_path: Path) -> None:
+    """An invalid configuration is rejected by haproxy -c and never installed."""
+    process = HAProxyProcess(tmp_path)
+    process.write_config(render_config([FrontDoor("dev", free_port())], tmp_path))
+    good = process.config_path.read_text()
+    with pytest.raises(RouterError, match="rejected"):
+        process.write_config("global\n    no-such-keyword\n")
+    assert process.config_path.read_text() == good
+
+
+def test_missing_socket_is_a_router_error(tmp_path: Path) -> None:
+    """Talking to a HAProxy that is not running gives a RouterError naming the socket."""
+    process = HAProxyProcess(tmp_path)
+    assert not process.running()
+    with pytest.raises(RouterError, match="admin socket"):
+        process.api().command("show info")
+
+
+def test_parse_stat_literal() -> None:
+    """show stat CSV rows of one backend become ServerStats; other proxies are ignored."""
+    text = (
+        "# pxname,svname,status,weight,req_tot,hrsp_5xx,eresp,econ,rtime,check_status\n"
+        "be_prod,blue,UP,90,1000,3,0,0,4,L7OK\n"
+        "be_prod,green,UP,10,100,7,1,0,20,L7OK\n"
+        "be_prod,BACKEND,UP,100,1100,10,1,0,5,\n"
+        "be_dev,blue,UP,1,5,0,0,0,1,L7OK\n"
+    )
+    rows = parse_stat(text, "be_prod")
+    assert [(r.server, r.weight, r.requests, r.responses_5xx) for r in rows] == [
+        ("blue", 90, 1000, 3),
+        ("green", 10, 100, 7),
+    ]
