@@ -75,7 +75,11 @@ def _run(
 def _fail(as_json: bool, exc: Exception, code: int) -> None:
     message = str(exc) or type(exc).__name__
     if as_json:
-        payload: dict[str, Any] = {"error": message, "exit_code": code}
+        payload: dict[str, Any] = {
+            **getattr(exc, "results", {}),
+            "error": message,
+            "exit_code": code,
+        }
         missing = getattr(exc, "missing", ())
         if missing:
             payload["missing"] = list(missing)

@@ -51,7 +51,11 @@ class PolicyRefusedError(RiskctlError):
 
 
 class GateFailedError(RiskctlError):
-    """At least one quality gate did not pass."""
+    """At least one quality gate did not pass; ``results`` is the per-gate summary."""
+
+    def __init__(self, message: str, results: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.results = results or {}
 
 
 class DeployFailedError(RiskctlError):

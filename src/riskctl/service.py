@@ -282,9 +282,7 @@ class Session:
             ],
         }
         if failed:
-            raise GateFailedError(
-                f"gates failed for {release.id}: {', '.join(failed)}",
-            ) from None
+            raise GateFailedError(f"gates failed for {release.id}: {', '.join(failed)}", summary)
         return summary
 
     # -- review and approval -----------------------------------------------------------------

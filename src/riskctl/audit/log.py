@@ -268,7 +268,7 @@ class AuditLog:
         for cp in [*stored, *witnessed]:
             merged.setdefault((cp.tree_size, cp.root_hash), cp)
         ordered = sorted(merged.values(), key=lambda c: (c.tree_size, c.created_at))
-        problems.extend(self._check_tree(ordered, leaves))
+        problems.extend(self._check_tree(ordered, leaves, precise=bool(problems)))
         anchored = ordered[-1].tree_size if ordered else 0
         problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
         return VerifyReport(
@@ -280,8 +280,10 @@ class AuditLog:
         )
 
     def _check_tree(
-        self, checkpoints: Iterable[StoredCheckpoint], leaves: list[bytes]
+        self, checkpoints: Iterable[StoredCheckpoint], leaves: list[bytes], *, precise: bool
     ) -> list[Problem]:
+        """Tree-level checks. A root mismatch only bounds where the damage is, so it names an
+        entry only when no entry-level check already pinpointed one (``precise``)."""
         problems: list[Problem] = []
         previous: StoredCheckpoint | None = None
         for cp in checkpoints:
@@ -301,7 +303,7 @@ class AuditLog:
                 start = previous.tree_size + 1 if previous else 1
                 problems.append(
                     Problem(
-                        start,
+                        None if precise else start,
                         f"entries #{start}-#{cp.tree_size} do not match the signed root of "
                         f"checkpoint {cp.tree_size}",
                     )

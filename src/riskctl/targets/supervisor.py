@@ -14,7 +14,9 @@ import socket
 import sys
 import tempfile
 import time
-import xmlrpc.client  # nosec B411 - only our own supervisord over a 0700 unix socket
+
+# Talks only to our own supervisord over a 0700 unix socket.
+import xmlrpc.client  # nosec B411
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast

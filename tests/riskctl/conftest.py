@@ -1,0 +1,163 @@
+"""Shared fixtures: a fixture git project, a home with one built and gated release, a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from riskctl._proc import free_port
+from riskctl.cli import app
+from riskctl.clock import FixedCalendar, FixedClock
+from riskctl.config import LoadedConfig
+from riskctl.model import Strategy
+from riskctl.service import Session, open_session
+from riskctl.targets.interface import InstanceStatus, TargetOutcome, TargetRequest
+from tests.riskctl.fixture_project import make_project
+
+# A Monday in winter (EST), 10:00 New York: inside the prod window, outside the freeze.
+OPEN_NOW = "2026-03-02T15:00:00Z"
+
+
+@dataclass
+class Result:
+    """What one CLI invocation produced."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+class Cli:
+    """Runs riskctl in-process against one repository and one RISKCTL_HOME."""
+
+    def __init__(self, repo: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.repo, self.home = repo, home
+        self.monkeypatch = monkeypatch
+        self.env = {"RISKCTL_HOME": str(home), "RISKCTL_NOW": OPEN_NOW}
+
+    def __call__(self, *args: str, now: str | None = None, **env: str) -> Result:
+        self.monkeypatch.chdir(self.repo)
+        run_env = {**self.env, **env}
+        if now is not None:
+            run_env["RISKCTL_NOW"] = now
+        for key in ("RISKCTL_ACTOR", "GITHUB_ACTOR", "RISKCTL_CONFIG", "RISKCTL_DATABASE_URL"):
+            if key not in run_env:
+                self.monkeypatch.delenv(key, raising=False)
+        result = CliRunner().invoke(app, list(args), env=run_env, catch_exceptions=False)
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    def audit_actions(self) -> list[str]:
+        session = open_session(config_path=None, actor=None, cwd=self.repo)
+        try:
+            return [b["action"] for b in session.audit.bodies()]
+        finally:
+            session.close()
+
+
+class FakeTarget:
+    """Implements the DeployTarget interface in memory (for pure policy/flow tests)."""
+
+    strategies = frozenset({Strategy.RECREATE})
+
+    def __init__(self, ok: bool = True) -> None:
+        self.ok = ok
+        self.deployed: list[TargetRequest] = []
+
+    def deploy(self, request: TargetRequest) -> TargetOutcome:
+        self.deployed.append(request)
+        if self.ok:
+            return TargetOutcome(True, "ok", ("started",))
+        return TargetOutcome(False, "unhealthy", ("started", "restored"), rolled_back=True)
+
+    def status(self, env: str, port: int) -> InstanceStatus:
+        last = next((r for r in reversed(self.deployed) if r.env == env), None)
+        return InstanceStatus(env, last.release.id if last else None, "running", last is not None)
+
+
+def session_for(
+    repo: Path,
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    actor: str | None,
+    *,
+    now: datetime | None = None,
+    target: FakeTarget | None = None,
+) -> Session:
+    """A core session with a fixed clock, a fixed calendar and a fake target."""
+    monkeypatch.setenv("RISKCTL_HOME", str(home))
+    monkeypatch.delenv("RISKCTL_NOW", raising=False)
+    monkeypatch.delenv("RISKCTL_DATABASE_URL", raising=False)
+    fake = target or FakeTarget()
+
+    def factory(_home: Path, _loaded: LoadedConfig) -> FakeTarget:
+        return fake
+
+    return open_session(
+        config_path=None,
+        actor=actor,
+        cwd=repo,
+        clock=FixedClock(now or datetime(2026, 3, 2, 15, 0, tzinfo=UTC)),
+        calendar=FixedCalendar(),
+        target_factory=factory,
+    )
+
+
+@dataclass(frozen=True)
+class Built:
+    """A repository and a RISKCTL_HOME holding one release whose gates passed."""
+
+    repo: Path
+    home: Path
+    release: str
+    digest: str
+
+
+@pytest.fixture(scope="session")
+def ports() -> dict[str, int]:
+    """Free local ports for the fixture's environments."""
+    return {name: free_port() for name in ("dev", "staging", "prod")}
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory, ports: dict[str, int]) -> Built:
+    """Build and gate the fixture project once per test session."""
+    repo = make_project(tmp_path_factory.mktemp("template") / "repo", ports)
+    home = repo.parent / "home"
+    mp = pytest.MonkeyPatch()
+    try:
+        cli = Cli(repo, home, mp)
+        built = cli("build", "--json")
+        assert built.code == 0, built.stderr
+        out = built.json()
+        gated = cli("gates", out["release"], "--skip", "performance", "--json")
+        assert gated.code == 0, gated.stdout + gated.stderr
+    finally:
+        mp.undo()
+    return Built(repo, home, out["release"], out["digest"])
+
+
+@pytest.fixture
+def built(template: Built, tmp_path: Path) -> Built:
+    """A private copy of the template repository and home for one test."""
+    repo = tmp_path / "repo"
+    home = tmp_path / "home"
+    shutil.copytree(template.repo, repo, symlinks=True)
+    shutil.copytree(template.home, home, symlinks=True)
+    return Built(repo, home, template.release, template.digest)
+
+
+@pytest.fixture
+def cli(built: Built, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    """A CLI bound to the private copy."""
+    yield Cli(built.repo, built.home, monkeypatch)

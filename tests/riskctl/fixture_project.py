@@ -1,0 +1,256 @@
+"""A tiny git project with the same CLI and HTTP contract as risk-service, for riskctl's tests.
+
+Its service (``risk-service serve``) is a stdlib HTTP server answering /healthz, /readyz, /version
+and POST /v1/portfolio/var, so releases can be built, gated and deployed quickly and for real.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import textwrap
+from pathlib import Path
+
+AUTHOR = ("eng-1", "eng-1@example.com")
+
+PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "fixture-svc"
+version = "1.0.0"
+requires-python = ">=3.11"
+
+[project.scripts]
+risk-service = "fixture_svc.cli:main"
+
+[tool.hatch.build.targets.wheel]
+packages = ["src/fixture_svc"]
+"""
+
+CLI = '''\
+"""A black-box stand-in for risk-service: same commands, same endpoints."""
+
+import argparse
+import json
+import os
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fixture_svc.engine import portfolio_var
+
+
+class Handler(BaseHTTPRequestHandler):
+    def _send(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path in ("/healthz", "/readyz"):
+            return self._send(200, {"status": "ok"})
+        if self.path == "/version":
+            return self._send(200, {
+                "version": os.environ.get("RISK_SERVICE_VERSION", ""),
+                "git_sha": os.environ.get("RISK_SERVICE_GIT_SHA", "unknown"),
+                "artifact_digest": os.environ.get("RISK_SERVICE_ARTIFACT_DIGEST", "unknown"),
+                "environment": os.environ.get("RISK_SERVICE_ENVIRONMENT", "dev"),
+            })
+        return self._send(404, {"error": {"code": "not_found", "message": self.path}})
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path == "/v1/portfolio/var":
+            return self._send(200, {"portfolio_var": portfolio_var(body)})
+        return self._send(404, {"error": {"code": "not_found", "message": self.path}})
+
+    def log_message(self, *args):
+        pass
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="risk-service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    db = sub.add_parser("db")
+    db.add_argument("action")
+    db.add_argument("--revision", default="head")
+    args = parser.parse_args(argv)
+    if args.command == "db":
+        print(f"store at revision {args.revision}")
+        return 0
+    if os.environ.get("FIXTURE_CRASH_ON_START"):
+        sys.exit(3)
+    ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()
+    return 0
+'''
+
+ENGINE = '''\
+"""Calculation code (a path delivery.toml classes as calculation)."""
+
+
+def portfolio_var(book):
+    pnl = [0.0] * len(next(iter(book["returns"].values())))
+    for name, notional in book["positions"].items():
+        for i, r in enumerate(book["returns"][name]):
+            pnl[i] += notional * r
+    losses = sorted(-p for p in pnl)
+    return losses[min(len(losses) - 1, int(book.get("confidence", 0.99) * len(losses)))]
+'''
+
+TEST = '''\
+from fixture_svc.engine import portfolio_var
+
+
+def test_var():
+    """The loss at the confidence rank is returned."""
+    book = {"positions": {"A": 1.0}, "returns": {"A": [-0.1, 0.2, 0.0]}, "confidence": 0.5}
+    assert portfolio_var(book) == 0.0
+'''
+
+
+def policy(ports: dict[str, int], *, osv_url: str = "http://127.0.0.1:9/v1/querybatch") -> str:
+    """The fixture's delivery.toml: the real structure with fast gates and local ports."""
+    return textwrap.dedent(
+        f"""\
+        clock_override = true
+
+        [calendar]
+        timezone = "America/New_York"
+        exchange = "XNYS"
+
+        [identities.eng-1]
+        roles = ["engineer"]
+        emails = ["eng-1@example.com"]
+        [identities.eng-2]
+        roles = ["engineer"]
+        emails = ["eng-2@example.com"]
+        [identities.qa-1]
+        roles = ["qa"]
+        emails = ["qa-1@example.com"]
+        [identities.risk-1]
+        roles = ["risk", "release-manager"]
+        emails = ["risk-1@example.com"]
+        [identities.rm-1]
+        roles = ["release-manager"]
+        [identities.sre-1]
+        roles = ["sre"]
+        emails = ["sre-1@example.com"]
+        [identities.sre-2]
+        roles = ["sre", "release-manager"]
+
+        [change_classes]
+        calculation_paths = ["src/fixture_svc/engine*", "requirements/runtime.lock"]
+
+        [gates.lint]
+        commands = [["ruff", "check", "--no-cache", "src"]]
+        [gates.unit]
+        kind = "coverage"
+        commands = [["{{python}}", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                     "--cov=fixture_svc", "--cov-report=json:{{report}}", "tests"]]
+        env = {{ COVERAGE_FILE = "{{work}}/.coverage" }}
+        min_coverage = 10
+        [gates.security]
+        commands = [["bandit", "-q", "-r", "src", "--severity-level", "high"],
+                    ["hadolint", "Dockerfile"]]
+        optional_files = ["Dockerfile"]
+        [gates.performance]
+        kind = "performance"
+        commands = [["risk-service", "serve", "--host", "127.0.0.1", "--port", "{{port}}"]]
+        budget_ms = 1000
+        [gates.dependency-audit]
+        kind = "dependency-audit"
+        database_url = "{osv_url}"
+
+        [target]
+        start_timeout_s = 20
+
+        [environments.dev]
+        url = "http://127.0.0.1:{ports["dev"]}"
+        port = {ports["dev"]}
+        deployers = ["engineer", "qa", "sre"]
+
+        [environments.staging]
+        url = "http://127.0.0.1:{ports["staging"]}"
+        port = {ports["staging"]}
+        deployers = ["engineer", "qa"]
+        strategy = "recreate"
+        required_gates = ["lint", "unit", "security", "dependency-audit"]
+        allow_unavailable = ["dependency-audit"]
+        review_required = true
+
+        [environments.prod]
+        url = "http://127.0.0.1:{ports["prod"]}"
+        port = {ports["prod"]}
+        deployers = ["sre"]
+        strategy = "recreate"
+        required_gates = ["lint", "unit", "security", "dependency-audit"]
+        allow_unavailable = ["dependency-audit"]
+        review_required = true
+        requires_deployed = ["staging"]
+        deployer_not_author = true
+        deployer_not_approver = true
+        rollback_plan_required = true
+        freeze = true
+        approvals = [
+            {{ id = "qa-signoff", env = "staging", roles = ["qa"], waivable_on_fast_track = true }},
+            {{ id = "release-approval", env = "prod", roles = ["release-manager"] }},
+            {{ id = "risk-approval", env = "prod", roles = ["risk"], applies_to = "calculation" }},
+        ]
+        windows = [{{ days = ["mon", "tue", "wed", "thu", "fri"], start = "07:00", end = "20:00" }}]
+        break_glass = {{ allowed = true, approvers = 2 }}
+        """
+    )
+
+
+def git(root: Path, *args: str, author: tuple[str, str] = AUTHOR) -> str:
+    """Run git in ``root`` as ``author`` with a fixed committer date (reproducible commits)."""
+    name, email = author
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+        "GIT_AUTHOR_DATE": "2026-03-02T12:00:00Z",
+        "GIT_COMMITTER_DATE": "2026-03-02T12:00:00Z",
+    }
+    out = subprocess.run(
+        ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
+    )
+    return out.stdout
+
+
+def commit_all(root: Path, message: str, author: tuple[str, str] = AUTHOR) -> str:
+    git(root, "add", "-A", author=author)
+    git(root, "commit", "-q", "-m", message, author=author)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def make_project(root: Path, ports: dict[str, int]) -> Path:
+    """Create and commit the fixture project in ``root``."""
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "src/fixture_svc/__init__.py": '"""Fixture service."""\n',
+        "src/fixture_svc/cli.py": CLI,
+        "src/fixture_svc/engine.py": ENGINE,
+        "tests/test_engine.py": TEST,
+        "docs/index.md": "# Fixture service\n",
+        "requirements/runtime.lock": "# no runtime dependencies\n",
+        "delivery.toml": policy(ports),
+        ".gitignore": ".riskctl/\n",
+    }
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    git(root, "init", "-q", "-b", "main")
+    commit_all(root, "fixture service v1")
+    return root
