@@ -154,9 +154,7 @@ def broken(tmp_path: Path, delivery: tuple[Path, Path], case: str) -> tuple[Path
     market, book = delivery
     lines = market.read_text().splitlines()
     if case == "missing column":
-        return None, write_csv(
-            tmp_path / "m.csv", ["business_date", "close"], [["2026-01-02", 1]]
-        )
+        return None, write_csv(tmp_path / "m.csv", ["business_date", "close"], [["2026-01-02", 1]])
     if case == "no value column":
         return None, write_csv(tmp_path / "m.csv", ["business_date", "symbol", "px"],
                                [["2026-01-02", "A", 1]])  # fmt: skip

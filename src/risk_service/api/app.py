@@ -104,6 +104,14 @@ def _compute(call: Callable[[], engine.PortfolioRisk]) -> tuple[engine.Portfolio
                 f"the calculation overflowed: inputs too large in magnitude ({exc})",
                 "returns",
             ) from exc
+        except ZeroDivisionError as exc:
+            # The tail holds no probability mass: c*n rounds to n (confidence within 1e-9 of 1).
+            raise ApiError(
+                422,
+                "invalid_confidence",
+                "confidence is too close to 1 for the number of observations: the tail is empty",
+                "confidence",
+            ) from exc
     return risk, [str(w.message) for w in caught if issubclass(w.category, engine.RiskWarning)]
 
 
@@ -342,7 +350,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(require(Scope.READ))],
     )
     def run(
-        business_date: Annotated[dt.date, Path(description="Business date, YYYY-MM-DD.")],
+        business_date: Annotated[
+            dt.date, Path(description="Business date, YYYY-MM-DD.", examples=["2026-11-25"])
+        ],
     ) -> RunResponse:
         """That business date's run: status, release, per-portfolio results."""
         try:

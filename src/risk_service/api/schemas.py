@@ -29,6 +29,14 @@ class _Request(BaseModel):
 class VarRequest(_Request):
     """VaR of one P&L (or return) series."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"returns": [0.012, -0.021, 0.004, -0.035, 0.018], "confidence": 0.8},
+            ]
+        }
+    )
+
     returns: list[Number] = Field(min_length=1, description="P&L or return observations.")
     confidence: Confidence = 0.99
     method: VarMethod = VarMethod.HISTORICAL
@@ -49,6 +57,23 @@ class VarResponse(BaseModel):
 
 class PortfolioVarRequest(_Request):
     """VaR of a book of positions, over inline returns or the service's stored market data."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "positions": {"AAPL": 1_000_000.0, "MSFT": -400_000.0},
+                    "returns": {
+                        "AAPL": [0.012, -0.021, 0.004, -0.035, 0.018],
+                        "MSFT": [0.010, -0.015, 0.002, -0.030, 0.011],
+                    },
+                    "confidence": 0.8,
+                    "method": "historical",
+                    "horizon_days": 1,
+                }
+            ]
+        }
+    )
 
     positions: dict[Symbol, Number] = Field(
         min_length=1, description="Currency notional by symbol (short positions negative)."
