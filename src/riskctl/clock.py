@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -66,8 +67,11 @@ class FixedCalendar:
 def _sessions(exchange: str, year: int) -> frozenset[date]:
     import exchange_calendars  # noqa: PLC0415 - slow import, needed only for prod windows
 
-    cal = exchange_calendars.get_calendar(exchange, start=f"{year}-01-01", end=f"{year}-12-31")
-    return frozenset(ts.date() for ts in cal.sessions)
+    # exchange_calendars trips pandas deprecation warnings that are not ours to fix.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = exchange_calendars.get_calendar(exchange, start=f"{year}-01-01", end=f"{year}-12-31")
+        return frozenset(ts.date() for ts in cal.sessions)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,8 @@ class Cli:
         return Result(result.exit_code, result.stdout, result.stderr)
 
     def audit_actions(self) -> list[str]:
+        self.monkeypatch.setenv("RISKCTL_HOME", self.env["RISKCTL_HOME"])
+        self.monkeypatch.delenv("RISKCTL_NOW", raising=False)
         session = open_session(config_path=None, actor=None, cwd=self.repo)
         try:
             return [b["action"] for b in session.audit.bodies()]

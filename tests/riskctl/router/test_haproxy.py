@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import collections
-import shutil
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -23,55 +18,9 @@ from riskctl.router.haproxy import (
 )
 from riskctl.router.interface import RouterError, ServerState
 
+from .conftest import free_port
+
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = self.server.name.encode()  # type: ignore[attr-defined]
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Silence the default stderr log."""
-
-
-@pytest.fixture
-def backends() -> Iterator[dict[str, int]]:
-    """Two tiny HTTP servers standing in for two service instances."""
-    servers = {}
-    for name in ("one", "two"):
-        srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        srv.name = name  # type: ignore[attr-defined]
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        servers[name] = srv
-    yield {name: int(srv.server_address[1]) for name, srv in servers.items()}
-    for srv in servers.values():
-        srv.shutdown()
-        srv.server_close()
-
-
-@pytest.fixture
-def haproxy(tmp_path: Path) -> Iterator[tuple[HAProxyProcess, FrontDoor]]:
-    """A real HAProxy master-worker with one environment's front door."""
-    if shutil.which("haproxy") is None and not Path("/usr/sbin/haproxy").exists():
-        pytest.fail("haproxy is not installed; 'make setup' installs it")
-    door = FrontDoor("test", free_port())
-    runtime = tmp_path / "haproxy"
-    process = HAProxyProcess(runtime)
-    process.write_config(render_config([door], runtime))
-    process.start()
-    yield process, door
-    process.stop()
 
 
 def _wait_up(router: HAProxyRouter, backend: str, servers: set[str]) -> None:
