@@ -384,15 +384,12 @@ class Session:
                 release_dir=self.home / "releases" / release.id,
                 strategy=chosen,
                 port=env.port,
-                variables={
-                    "RISK_SERVICE_ENVIRONMENT": env_name,
-                    "RISK_SERVICE_ARTIFACT_DIGEST": release.digest,
-                    "RISK_SERVICE_GIT_SHA": release.commit,
-                    "RISK_SERVICE_VERSION": release.version,
-                    "RISK_SERVICE_DATABASE_URL": f"sqlite:///{state / 'risk.sqlite'}",
-                },
+                variables=_service_variables(env_name, release, state),
                 previous=previous,
                 previous_dir=self.home / "releases" / previous.id if previous else None,
+                previous_variables=_service_variables(env_name, previous, state)
+                if previous
+                else {},
             )
         )
         details = {
@@ -498,6 +495,17 @@ class Session:
 
     def verify(self) -> VerifyReport:
         return self.audit.verify()
+
+
+def _service_variables(env: str, release: Release, state: Path) -> dict[str, str]:
+    """The service's configuration (``RISK_SERVICE_*``, SPEC §3) for one release in ``env``."""
+    return {
+        "RISK_SERVICE_ENVIRONMENT": env,
+        "RISK_SERVICE_ARTIFACT_DIGEST": release.digest,
+        "RISK_SERVICE_GIT_SHA": release.commit,
+        "RISK_SERVICE_VERSION": release.version,
+        "RISK_SERVICE_DATABASE_URL": f"sqlite:///{state / 'risk.sqlite'}",
+    }
 
 
 def _default_target(home: Path, loaded: LoadedConfig) -> DeployTarget:

@@ -10,8 +10,13 @@ import pytest
 from riskctl.clock import FixedCalendar
 from riskctl.config import DeliveryConfig, load_config
 from riskctl.model import Approval, ChangeClass, GateRecord, GateStatus, Release, Review, Role
-from riskctl.policy import DeployFacts, DeployRequest, evaluate_approval, evaluate_deploy
-from riskctl.policy import evaluate_review
+from riskctl.policy import (
+    DeployFacts,
+    DeployRequest,
+    evaluate_approval,
+    evaluate_deploy,
+    evaluate_review,
+)
 from tests.riskctl.fixture_project import policy
 
 GATES = ("lint", "unit", "security", "dependency-audit")

@@ -29,6 +29,7 @@ class TargetRequest:
     variables: Mapping[str, str] = field(default_factory=dict)
     previous: Release | None = None
     previous_dir: Path | None = None
+    previous_variables: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ restore the old one on failure)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,14 @@ class LocalTarget:
             {p["group"] for p in self.supervisor.programs() if p["group"].startswith(prefix)}
         )
 
-    def _start(self, req: TargetRequest, release_dir: Path, release_id: str, wheel: str) -> str:
+    def _start(
+        self,
+        req: TargetRequest,
+        release_dir: Path,
+        release_id: str,
+        wheel: str,
+        variables: Mapping[str, str],
+    ) -> str:
         venv = ensure_venv(release_dir, wheel)
         bin_dir = venv / "bin"
         command = [
@@ -48,7 +56,7 @@ class LocalTarget:
         ]
         command[0] = str(bin_dir / command[0])
         name = _program(req.env, release_id)
-        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", **req.variables}
+        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", **variables}
         self.supervisor.add(name, command, env, release_dir)
         return name
 
@@ -77,7 +85,13 @@ class LocalTarget:
         for old in self._programs_for(request.env):
             self.supervisor.remove(old)
             steps.append(f"stopped {old}")
-        name = self._start(request, request.release_dir, request.release.id, request.release.wheel)
+        name = self._start(
+            request,
+            request.release_dir,
+            request.release.id,
+            request.release.wheel,
+            request.variables,
+        )
         steps.append(f"started {name} on port {request.port}")
         deadline = time.monotonic() + self.spec.start_timeout_s
         ok, version = self._healthy(request.port, deadline, name)
@@ -96,7 +110,11 @@ class LocalTarget:
                 False, f"{request.release.id} did not become healthy", tuple(steps)
             )
         old = self._start(
-            request, request.previous_dir, request.previous.id, request.previous.wheel
+            request,
+            request.previous_dir,
+            request.previous.id,
+            request.previous.wheel,
+            request.previous_variables,
         )
         restored, _ = self._healthy(request.port, time.monotonic() + self.spec.start_timeout_s, old)
         steps.append(f"restored {request.previous.id}: {'healthy' if restored else 'NOT healthy'}")

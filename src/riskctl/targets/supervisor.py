@@ -38,8 +38,12 @@ class _UnixConnection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(30)
-        sock.connect(self._path)
+        try:
+            sock.settimeout(30)
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
         self.sock = sock
 
 
@@ -49,7 +53,12 @@ class _UnixTransport(xmlrpc.client.Transport):
         self._path = path
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        return _UnixConnection(self._path)
+        # Cache it like the base class does, so Transport.close() closes the socket.
+        if self._connection[1] is not None and self._connection[0] == host:
+            return self._connection[1]
+        connection = _UnixConnection(self._path)
+        self._connection = (host, connection)
+        return connection
 
 
 def _quote(value: str) -> str:
@@ -78,7 +87,8 @@ class Supervisor:
         if not self.socket.exists():
             return False
         try:
-            state = self._proxy().supervisor.getState()
+            with self._proxy() as proxy:
+                state = proxy.supervisor.getState()
         except (OSError, xmlrpc.client.Error):
             return False
         return bool(state.get("statename") == "RUNNING")
@@ -125,7 +135,8 @@ class Supervisor:
     def programs(self) -> list[dict[str, Any]]:
         if not self.running():
             return []
-        return cast(list[dict[str, Any]], self._proxy().supervisor.getAllProcessInfo())
+        with self._proxy() as proxy:
+            return cast(list[dict[str, Any]], proxy.supervisor.getAllProcessInfo())
 
     def add(
         self, name: str, command: Sequence[str], env: Mapping[str, str], directory: Path
@@ -152,26 +163,27 @@ class Supervisor:
             ),
             encoding="utf-8",
         )
-        proxy = self._proxy()
-        proxy.supervisor.reloadConfig()
-        try:
-            proxy.supervisor.addProcessGroup(name)
-        except xmlrpc.client.Fault as fault:
-            if "ALREADY_ADDED" not in fault.faultString:
-                raise SupervisorError(f"cannot start {name}: {fault.faultString}") from None
-            proxy.supervisor.startProcessGroup(name)
+        with self._proxy() as proxy:
+            proxy.supervisor.reloadConfig()
+            try:
+                proxy.supervisor.addProcessGroup(name)
+            except xmlrpc.client.Fault as fault:
+                if "ALREADY_ADDED" not in fault.faultString:
+                    raise SupervisorError(f"cannot start {name}: {fault.faultString}") from None
+                proxy.supervisor.startProcessGroup(name)
 
     def remove(self, name: str) -> None:
         """Stop and forget a process group (harmless when it is not there)."""
-        proxy = self._proxy()
-        for call in (proxy.supervisor.stopProcessGroup, proxy.supervisor.removeProcessGroup):
-            with contextlib.suppress(xmlrpc.client.Fault):
-                call(name)
+        with self._proxy() as proxy:
+            for call in (proxy.supervisor.stopProcessGroup, proxy.supervisor.removeProcessGroup):
+                with contextlib.suppress(xmlrpc.client.Fault):
+                    call(name)
         (self.conf_d / f"{name}.conf").unlink(missing_ok=True)
 
     def state(self, name: str) -> str:
         try:
-            info = self._proxy().supervisor.getProcessInfo(f"{name}:{name}")
+            with self._proxy() as proxy:
+                info = proxy.supervisor.getProcessInfo(f"{name}:{name}")
         except (OSError, xmlrpc.client.Error):
             return "ABSENT"
         return str(info.get("statename", "UNKNOWN"))
@@ -181,7 +193,8 @@ class Supervisor:
         if not self.running():
             return
         try:
-            self._proxy().supervisor.shutdown()
+            with self._proxy() as proxy:
+                proxy.supervisor.shutdown()
         except (OSError, xmlrpc.client.Error):
             return
         deadline = time.monotonic() + 15
