@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,6 +159,6 @@ def built(template: Built, tmp_path: Path) -> Built:
 
 
 @pytest.fixture
-def cli(built: Built, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+def cli(built: Built, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """A CLI bound to the private copy."""
-    yield Cli(built.repo, built.home, monkeypatch)
+    return Cli(built.repo, built.home, monkeypatch)

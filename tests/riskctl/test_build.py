@@ -64,8 +64,10 @@ def test_dirty_tree_is_refused_and_recorded(built: Built, cli: Cli) -> None:
 def test_build_output_names_the_contract_fields(built: Built) -> None:
     """The release record carries release, digest, commit, author and version."""
     record = json.loads((_release_dir(built, built.release) / "release.json").read_text())
-    assert record["release"] == built.release and record["digest"] == built.digest
-    assert record["author"] == "eng-1" and record["version"] == "1.0.0"
+    assert record["release"] == built.release
+    assert record["digest"] == built.digest
+    assert record["author"] == "eng-1"
+    assert record["version"] == "1.0.0"
     assert len(record["commit"]) == 40
 
 

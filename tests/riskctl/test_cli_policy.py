@@ -3,8 +3,11 @@ the allowed path dev → staging → prod passes (fake target: this is about pol
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+from riskctl.errors import DeployFailedError
 from tests.riskctl.conftest import Built, Cli, FakeTarget, session_for
 from tests.riskctl.fixture_project import commit_all
 
@@ -104,7 +107,8 @@ def test_bad_input_exits_2_with_one_line(
     """Usage errors exit 2 with a one-line message, never a traceback."""
     result = cli(*(a.replace("{release}", built.release) for a in args))
     assert result.code == 2, result.stderr
-    assert expect in result.stderr and result.stderr.count("\n") == 1
+    assert expect in result.stderr
+    assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
 
 
@@ -116,7 +120,8 @@ def test_invalid_policy_file_exits_2(built: Built, cli: Cli) -> None:
     assert result.code == 2
     assert "identities.x.roles.0" in result.stderr
     result = cli("status", "--config", str(built.repo / "missing.toml"))
-    assert result.code == 2 and "cannot read policy file" in result.stderr
+    assert result.code == 2
+    assert "cannot read policy file" in result.stderr
     bad.write_text("not toml [", encoding="utf-8")
     assert "not valid TOML" in cli("status", "--config", str(bad)).stderr
 
@@ -126,7 +131,8 @@ def test_clock_override_needs_policy_permission(built: Built, cli: Cli) -> None:
     text = (built.repo / "delivery.toml").read_text().replace("clock_override = true", "")
     (built.repo / "strict.toml").write_text(text)
     result = cli("status", "--config", str(built.repo / "strict.toml"))
-    assert result.code == 2 and "clock_override" in result.stderr
+    assert result.code == 2
+    assert "clock_override" in result.stderr
 
 
 def test_full_path_dev_staging_prod_is_allowed_and_audited(
@@ -169,8 +175,6 @@ def test_failed_deploy_exits_1_and_records_rollback(
     built: Built, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When the target reports an unhealthy release that it rolled back, deploy fails (exit 1)."""
-    from riskctl.errors import DeployFailedError
-
     ok = session_for(built.repo, built.home, monkeypatch, "eng-1")
     ok.deploy(built.release, "dev")
     ok.close()
@@ -195,15 +199,15 @@ def test_status_and_history_json(built: Built, cli: Cli) -> None:
     assert history["releases"][0]["release"] == built.release
     assert any(e["action"] == "gates.completed" for e in history["events"])
     text = cli("history", "--limit", "2")
-    assert text.code == 0 and len(text.stdout.strip().splitlines()) == 2
+    assert text.code == 0
+    assert len(text.stdout.strip().splitlines()) == 2
 
 
 def test_audit_verify_cli_passes_then_fails_after_edit(built: Built, cli: Cli) -> None:
     """`riskctl audit verify` passes on the real log and names the entry after an edit."""
     ok = cli("audit", "verify", "--json")
-    assert ok.code == 0 and ok.json()["ok"] is True
-    import sqlite3
-
+    assert ok.code == 0
+    assert ok.json()["ok"] is True
     with sqlite3.connect(built.home / "audit.sqlite") as db:
         db.execute("DROP TRIGGER riskctl_audit_entry_no_update")
         db.execute(

@@ -33,7 +33,8 @@ def test_recreate_deploys_then_rolls_back_a_crashing_release(
     assert version["artifact_digest"] == built.digest
     assert version["environment"] == "dev"
     status = local("status", "--env", "dev", "--json").json()["environments"]["dev"]
-    assert status["phase"] == "Healthy" and status["stable_release"] == built.release
+    assert status["phase"] == "Healthy"
+    assert status["stable_release"] == built.release
 
     cli_py = built.repo / "src" / "fixture_svc" / "cli.py"
     cli_py.write_text(

@@ -1,7 +1,8 @@
-"""The policy engine as pure functions: literal policy, facts, clock and calendar in; decision out."""
+"""The policy engine as pure functions: literal policy, facts, clock and calendar in."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -79,8 +80,6 @@ def decide(config: DeliveryConfig, facts: DeployFacts = READY, **req: object) ->
 
 
 def replace_facts(**changes: object) -> DeployFacts:
-    from dataclasses import replace
-
     return replace(READY, **changes)  # type: ignore[arg-type]
 
 
@@ -128,7 +127,8 @@ def test_no_qa_approval_is_refused(config: DeliveryConfig) -> None:
     """Prod needs a QA sign-off recorded for staging."""
     facts = replace_facts(approvals=(approval("rm-1", (Role.RELEASE_MANAGER,), "prod"),))
     missing = decide(config, facts)
-    assert len(missing) == 1 and missing[0].startswith("missing qa-signoff")
+    assert len(missing) == 1
+    assert missing[0].startswith("missing qa-signoff")
 
 
 def test_author_approval_does_not_count(config: DeliveryConfig) -> None:
@@ -225,7 +225,8 @@ def test_break_glass_with_one_approver_is_refused(config: DeliveryConfig) -> Non
     )
     frozen = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
     missing = decide(config, facts, now=frozen, break_glass_reason="VaR run down")
-    assert len(missing) == 1 and "break-glass needs 2 approvers" in missing[0]
+    assert len(missing) == 1
+    assert "break-glass needs 2 approvers" in missing[0]
 
 
 def test_break_glass_needs_a_reason(config: DeliveryConfig) -> None:
