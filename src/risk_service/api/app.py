@@ -10,8 +10,10 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import Depends, FastAPI, Header, Path
 from fastapi.responses import JSONResponse, Response
+from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -268,6 +270,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         symbols = list(request.positions)
         as_of: dt.date | None = None
         returns: Any
+        book: NDArray[np.float64] | None = None
         if request.returns is not None:
             if request.as_of is not None or request.window is not None:
                 raise ApiError(
@@ -298,10 +301,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except SQLAlchemyError as exc:
                 raise ApiError(503, "unavailable", "market data store unavailable") from exc
             as_of = scenarios.as_of
-            returns = {s: scenarios.matrix[:, j] for j, s in enumerate(scenarios.symbols)}
+            # Arrays in column order are the engine's fast path; keys are mapped back below.
+            returns = scenarios.matrix
+            book = np.fromiter(request.positions.values(), np.float64, len(symbols))
         risk, caveats = _compute(
             lambda: engine.portfolio_var(
-                request.positions,
+                request.positions if book is None else book,
                 returns,
                 request.confidence,
                 request.method.value,
@@ -310,14 +315,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         )
         incremental, standalone = _compute_mappings(risk)
+        names = symbols if book is not None else None
+        component = _keyed(risk.component, names)
+        marginal = _keyed(risk.marginal, names)
+        component_es = _keyed(risk.component_es, names)
+        incremental = _keyed(incremental, names)
+        standalone = _keyed(standalone, names)
         figures: dict[str, Mapping[str, float] | float] = {
             "portfolio_var": risk.var,
             "expected_shortfall": risk.es,
-            "component_var": risk.component,
-            "marginal_var": risk.marginal,
+            "component_var": component,
+            "marginal_var": marginal,
             "incremental_var": incremental,
             "standalone_var": standalone,
-            "component_es": risk.component_es,
+            "component_es": component_es,
         }
         for name, values in figures.items():
             _finite(values, name)
@@ -325,11 +336,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return PortfolioVarResponse(
             portfolio_var=risk.var,
             expected_shortfall=risk.es,
-            component_var=dict(risk.component),
-            marginal_var=dict(risk.marginal),
+            component_var=component,
+            marginal_var=marginal,
             incremental_var=incremental,
             standalone_var=standalone,
-            component_es=dict(risk.component_es),
+            component_es=component_es,
             confidence=risk.confidence,
             gross_notional=risk.gross_notional,
             net_notional=risk.net_notional,
@@ -415,6 +426,13 @@ def _compute_mappings(risk: engine.PortfolioRisk) -> tuple[dict[str, float], dic
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", engine.RiskWarning)
         return dict(risk.incremental), dict(risk.standalone)
+
+
+def _keyed(values: Mapping[str, float], symbols: list[str] | None) -> dict[str, float]:
+    """Allocation by symbol; array inputs come back keyed by column position ("0", "1", ...)."""
+    if symbols is None:
+        return dict(values)
+    return {symbols[int(k)]: v for k, v in values.items()}
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

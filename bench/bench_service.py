@@ -1,0 +1,373 @@
+"""Service benchmarks: HTTP throughput/latency with wrk, and the daily run at full size.
+
+Prints figures and ratios against baselines measured in the same run; asserts nothing.
+
+HTTP: ``POST /v1/portfolio/var`` with 50 positions over 2,500 days of stored market data, 2
+workers, driven by wrk on 127.0.0.1 — max requests/s (16 connections) and p50/p99 latency at
+about 200 requests/s (4 connections, each pausing 20 ms between requests) — for the service and
+for the same endpoint wrapping the original pure-Python algorithm
+(``original_var_calculator.py``).
+
+Daily run: 1,000 portfolios over 5,000 instruments and 2,500 scenarios, end to end including the
+database write, on SQLite and PostgreSQL, split into load / compute / validate / write, beside
+the bare kernel (one matrix product for all portfolios plus the rank selection); and how the
+SQLite run grows for 1/4, 1/2 and 1x the book.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from risk_service.daily_run import Release, RunOptions, daily_run
+from risk_service.marketdata.synthetic import SyntheticSource, SyntheticSpec, generate, universe
+from risk_service.sessions import nyse
+from risk_service.store import database, repository
+
+HERE = Path(__file__).resolve().parent
+DAY = dt.date(2026, 11, 25)
+SCENARIOS = 2_500
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+RELEASE = Release(version="bench", digest="sha256:" + "0" * 64, git_sha="bench")
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def spec_for(instruments: int, portfolios: int, lo: int, hi: int) -> SyntheticSpec:
+    """A synthetic book whose path starts just before the scenario window (fast to generate)."""
+    origin = nyse().sessions_before(DAY, SCENARIOS + 5)[0]
+    return SyntheticSpec(
+        seed=42,
+        instruments=instruments,
+        portfolios=portfolios,
+        origin=origin,
+        min_positions=lo,
+        max_positions=hi,
+    )
+
+
+# --- the baseline server: the same endpoint around the original algorithm ----------------------
+
+
+class Body(BaseModel):
+    """The baseline endpoint's request."""
+
+    positions: dict[str, float]
+    confidence: float = 0.99
+
+
+def baseline_app() -> Any:
+    """FastAPI app serving POST /v1/portfolio/var with the original pure-Python algorithm."""
+    from fastapi import FastAPI  # noqa: PLC0415
+
+    import original_var_calculator as original  # noqa: PLC0415
+
+    engine = database.make_engine(os.environ["RISK_SERVICE_DATABASE_URL"])
+    with database.session_factory(engine)() as session:
+        _, _, last = repository.market_data_summary(session)
+        assert last is not None
+        window = repository.load_market_window(session, last, SCENARIOS)
+    columns = {s: window.matrix[:, j].tolist() for j, s in enumerate(window.symbols)}
+
+    app = FastAPI()
+
+    @app.post("/v1/portfolio/var")
+    def portfolio(body: Body) -> dict[str, Any]:
+        return original.calculate_portfolio_var(body.positions, columns, body.confidence)
+
+    return app
+
+
+@contextmanager
+def server(cmd: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    """Run a server process group until the block ends."""
+    log = tempfile.NamedTemporaryFile(prefix="bench-serve-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(  # noqa: S603 - our own commands, no shell
+        cmd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx  # noqa: PLC0415
+
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(Path(log.name).read_text()[-3000:])
+            time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        Path(log.name).unlink(missing_ok=True)
+
+
+LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[{body}]]
+{delay}
+"""
+
+
+def wrk(
+    url: str, body: str, connections: int, seconds: int, pause_ms: int | None
+) -> dict[str, float]:
+    """Run wrk; returns requests/s, p50 and p99 in ms, and the non-2xx count."""
+    delay = f"function delay() return {pause_ms} end" if pause_ms else ""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(LUA.format(body=body, delay=delay))
+    try:
+        out = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+            [
+                shutil.which("wrk") or "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--latency",
+                "-s",
+                fh.name,
+                f"{url}/v1/portfolio/var",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        ).stdout
+    finally:
+        os.unlink(fh.name)
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s+{label}%\s+([0-9.]+)(us|ms|s)\s*$", out, re.M)
+        if m is None:
+            return float("nan")
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+        return float(m.group(1)) * scale
+
+    rps = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {
+        "rps": float(rps.group(1)) if rps else float("nan"),
+        "p50": ms("50"),
+        "p99": ms("99"),
+        "errors": float(bad.group(1)) if bad else 0.0,
+    }
+
+
+def bench_http(tmp: Path) -> None:
+    """HTTP figures for the service and the original-algorithm baseline."""
+    if shutil.which("wrk") is None:
+        print("wrk not installed (make setup installs it): HTTP benchmark skipped")
+        return
+    url_db = f"sqlite:///{tmp / 'http.db'}"
+    spec = spec_for(instruments=200, portfolios=1, lo=1, hi=1)
+    engine = database.make_engine(url_db)
+    database.upgrade(engine)
+    generate(database.session_factory(engine), spec, DAY, SCENARIOS)
+    engine.dispose()
+    symbols = universe(spec).symbols
+    rng = np.random.default_rng(3)
+    picks = rng.choice(len(symbols), 50, replace=False)
+    book = {symbols[j]: round(float(rng.normal(0, 1e6)), 2) for j in picks}
+    import json  # noqa: PLC0415
+
+    body = json.dumps({"positions": book, "confidence": 0.99})
+    env = {
+        "RISK_SERVICE_DATABASE_URL": url_db,
+        "RISK_SERVICE_WINDOW": str(SCENARIOS),
+        "RISK_SERVICE_LOG_LEVEL": "WARNING",
+    }
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    port = free_port()
+    cli = Path(sys.executable).with_name("risk-service")
+    with server([str(cli), "serve", "--port", str(port), "--workers", "2"], env, port) as url:
+        wrk(url, body, 4, 2, None)  # warm-up: caches in both workers
+        results["service"] = {
+            "max": wrk(url, body, 16, 10, None),
+            "paced": wrk(url, body, 4, 10, 20),
+        }
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--app-dir",
+        str(HERE),
+        "--factory",
+        "bench_service:baseline_app",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    with server(cmd, env, port) as url:
+        wrk(url, body, 4, 2, None)
+        results["baseline"] = {
+            "max": wrk(url, body, 16, 10, None),
+            "paced": wrk(url, body, 4, 10, 20),
+        }
+    print("\nHTTP POST /v1/portfolio/var — 50 positions x 2,500 stored days, 2 workers, wrk")
+    print(f"{'':26}{'max req/s':>12}{'paced req/s':>13}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+    for name, r in results.items():
+        print(
+            f"{name:26}{r['max']['rps']:12.0f}{r['paced']['rps']:13.0f}"
+            f"{r['paced']['p50']:9.2f}{r['paced']['p99']:9.2f}"
+            f"{r['max']['errors'] + r['paced']['errors']:9.0f}"
+        )
+    ratio = results["service"]["max"]["rps"] / results["baseline"]["max"]["rps"]
+    print(
+        f"service / original algorithm, max throughput: {ratio:.1f}x  (targets: >= 1,000 req/s,"
+        " p99 <= 25 ms at ~200 req/s, >= 10x)"
+    )
+
+
+# --- the daily run -------------------------------------------------------------------------------
+
+
+def bare_kernel(exposures: np.ndarray, returns: np.ndarray) -> float:
+    """Seconds for one matrix product for all portfolios plus the rank selection (VaR 95/99)."""
+    start = time.perf_counter()
+    pnl = returns @ exposures.T
+    n = pnl.shape[0]
+    ranks = [int(np.ceil(round(c * n, 9))) - 1 for c in (0.95, 0.975, 0.99)]
+    np.partition(-pnl, ranks, axis=0)
+    return time.perf_counter() - start
+
+
+def run_once(url: str, spec: SyntheticSpec) -> dict[str, float]:
+    """Prepare the inputs (untimed), then time one daily run end to end."""
+    engine = database.make_engine(url)
+    database.upgrade(engine)
+    factory = database.session_factory(engine)
+    t0 = time.perf_counter()
+    generate(factory, spec, DAY, SCENARIOS)
+    prep = time.perf_counter() - t0
+    opts = RunOptions(environment="dev", window=SCENARIOS, move_threshold=0.5)
+    start = time.perf_counter()
+    report = daily_run(factory, DAY, source=SyntheticSource(spec), release=RELEASE, options=opts)
+    total = time.perf_counter() - start
+    with factory() as session:
+        rows = repository.load_positions(session, DAY)
+        symbols = sorted({r.symbol for r in rows})
+        window = repository.load_market_window(
+            session, nyse().previous_session(DAY), SCENARIOS, symbols
+        )
+    pids = sorted({r.portfolio_id for r in rows})
+    p_index = {p: i for i, p in enumerate(pids)}
+    s_index = {s: j for j, s in enumerate(symbols)}
+    exposures = np.zeros((len(pids), len(symbols)))
+    for r in rows:
+        exposures[p_index[r.portfolio_id], s_index[r.symbol]] += r.notional
+    kernel = min(bare_kernel(exposures, window.matrix) for _ in range(3))
+    engine.dispose()
+    t = report.timings
+    return {
+        "portfolios": report.portfolios,
+        "instruments": len(symbols),
+        "positions": len(rows),
+        "total": total,
+        "prepare": t.get("prepare", 0.0),
+        "load": t["load"],
+        "compute": t["compute"],
+        "validate": t["validate"],
+        "write": t["write"],
+        "kernel": kernel,
+        "data_prep": prep,
+    }
+
+
+def print_run(name: str, r: dict[str, float]) -> None:
+    """One line of daily-run figures."""
+    io = r["prepare"] + r["load"] + r["write"]
+    print(
+        f"{name:22}{r['portfolios']:>6.0f}{r['instruments']:>7.0f}{r['positions']:>9.0f}"
+        f"{r['total']:>8.2f}{io:>8.2f}{r['compute']:>9.3f}{r['validate']:>8.3f}"
+        f"{r['kernel']:>8.3f}{r['compute'] / r['kernel']:>7.2f}x"
+    )
+
+
+def bench_daily_run(tmp: Path) -> None:
+    """Daily-run figures on SQLite (three sizes) and PostgreSQL."""
+    print(
+        f"\nDaily run {DAY.isoformat()}: {SCENARIOS:,} scenarios, VaR 95/99 + ES 97.5 + Euler "
+        "components, one transaction\n(targets: <= 10 s end to end, compute <= 3x bare kernel)"
+    )
+    print(
+        f"{'store':22}{'books':>6}{'instr':>7}{'positions':>9}{'total s':>8}{'I/O s':>8}"
+        f"{'compute':>9}{'valid.':>8}{'kernel':>8}{'c/k':>8}"
+    )
+    full: dict[str, float] = {}
+    for share, portfolios in (("1/4", 250), ("1/2", 500), ("1x", 1000)):
+        spec = spec_for(instruments=5000, portfolios=portfolios, lo=20, hi=100)
+        r = run_once(f"sqlite:///{tmp / f'run-{portfolios}.db'}", spec)
+        print_run(f"SQLite {share}", r)
+        full = r
+    try:
+        import psycopg  # noqa: PLC0415
+
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            spec = spec_for(instruments=5000, portfolios=1000, lo=20, hi=100)
+            r = run_once(f"{PG}?options=-csearch_path%3D{schema}", spec)
+            print_run("PostgreSQL 1x", r)
+        finally:
+            with psycopg.connect(PG.replace("+psycopg", ""), autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    except psycopg.OperationalError as exc:
+        print(f"PostgreSQL unavailable ({exc.__class__.__name__}): PostgreSQL run skipped")
+    if full:
+        print(
+            f"I/O = prepare + load + write; c/k = engine compute / bare kernel. SQLite 1x end to "
+            f"end {full['total']:.2f} s"
+        )
+
+
+def main() -> None:
+    """Run both benchmarks in a scratch directory."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-service-"))
+    try:
+        if "--no-http" not in sys.argv:
+            bench_http(tmp)
+        if "--no-run" not in sys.argv:
+            bench_daily_run(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
