@@ -29,6 +29,7 @@ class CommandGate:
         started = time.monotonic()
         env = ctx.environment()
         report = ctx.work / f"{self.name}.report.json"
+        report.unlink(missing_ok=True)  # never judge a stale report
         env.update({k: ctx.substitute(v, report=str(report)) for k, v in self.spec.env.items()})
         log: list[bytes] = []
         status, summary = GateStatus.PASSED, ""

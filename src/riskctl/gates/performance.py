@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +49,10 @@ class PerformanceGate:
     name: str
     spec: GateSpec
 
-    def _wait_healthy(self, client: httpx.Client, url: str, deadline: float) -> bool:
-        while time.monotonic() < deadline:
+    def _wait_healthy(
+        self, client: httpx.Client, url: str, deadline: float, proc: subprocess.Popen[bytes]
+    ) -> bool:
+        while time.monotonic() < deadline and proc.poll() is None:
             try:
                 if client.get(url + "/healthz").status_code == 200:
                     return True
@@ -74,7 +77,7 @@ class PerformanceGate:
         book = reference_book()
         try:
             with httpx.Client(timeout=30.0) as client:
-                if not self._wait_healthy(client, url, time.monotonic() + 60):
+                if not self._wait_healthy(client, url, time.monotonic() + 60, proc):
                     return self._result(started, GateStatus.FAILED, "service did not start", log)
                 timings = []
                 for i in range(WARMUP + SAMPLES):
