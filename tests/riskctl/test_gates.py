@@ -4,12 +4,13 @@ that reports "unavailable" instead of passing silently."""
 from __future__ import annotations
 
 import json
+import sys
 import tarfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -17,6 +18,7 @@ from riskctl.config import GateSpec
 from riskctl.gates import GateContext, GateResult, make_gate, run_gates
 from riskctl.gates.depaudit import locked_packages
 from riskctl.model import GateStatus
+from riskctl.service import open_session
 from tests.riskctl.conftest import Built, Cli
 
 
@@ -28,8 +30,6 @@ def ctx(built: Built, tmp_path: Path) -> GateContext:
         tar.extractall(source, filter="data")
     lock = tmp_path / "runtime.lock"
     lock.write_text("numpy==2.2.0 \\\n    --hash=sha256:00\nhttpx[http2]==0.27.0\n# comment\n")
-    import sys
-
     return GateContext(source, tmp_path, sys.executable, lock, tmp_path)
 
 
@@ -38,7 +38,7 @@ def gate(name: str, **spec: Any) -> Any:
 
 
 class _Osv(BaseHTTPRequestHandler):
-    answer: dict[str, Any] = {}
+    answer: ClassVar[dict[str, Any]] = {}
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
@@ -163,8 +163,6 @@ def test_gates_cli_records_each_result_with_log_digest(built: Built, cli: Cli) -
     assert "unavailable" in result.stdout
     history = cli("history", "--json").json()["events"]
     assert history[-1]["action"] == "gates.completed"
-    from riskctl.service import open_session
-
     cli.audit_actions()  # sets the environment for the session below
     session = open_session(config_path=None, actor=None, cwd=built.repo)
     try:
