@@ -4,7 +4,7 @@ Prints figures and ratios against baselines measured in the same run; asserts no
 
 HTTP: ``POST /v1/portfolio/var`` with 50 positions over 2,500 days of stored market data, 2
 workers, driven by wrk on 127.0.0.1 — max requests/s (16 connections) and p50/p99 latency at
-about 200 requests/s (4 connections, each pausing 20 ms between requests) — for the service and
+about 200 requests/s (4 connections, each pausing 18 ms between requests) — for the service and
 for the same endpoint wrapping the original pure-Python algorithm
 (``original_var_calculator.py``).
 
@@ -214,7 +214,7 @@ def bench_http(tmp: Path) -> None:
         wrk(url, body, 4, 2, None)  # warm-up: caches in both workers
         results["service"] = {
             "max": wrk(url, body, 16, 10, None),
-            "paced": wrk(url, body, 4, 10, 20),
+            "paced": wrk(url, body, 4, 10, 18),
         }
     port = free_port()
     cmd = [
@@ -237,7 +237,7 @@ def bench_http(tmp: Path) -> None:
         wrk(url, body, 4, 2, None)
         results["baseline"] = {
             "max": wrk(url, body, 16, 10, None),
-            "paced": wrk(url, body, 4, 10, 20),
+            "paced": wrk(url, body, 4, 10, 18),
         }
     print("\nHTTP POST /v1/portfolio/var — 50 positions x 2,500 stored days, 2 workers, wrk")
     print(f"{'':26}{'max req/s':>12}{'paced req/s':>13}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")

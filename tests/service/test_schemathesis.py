@@ -31,7 +31,7 @@ def test_schemathesis_finds_no_server_error(seeded_url: str, tmp_path: Path) -> 
                 "--seed",
                 "20261125",
                 "--workers",
-                "2",
+                "1",
                 "--phases",
                 "examples,coverage,fuzzing",
                 "--request-timeout",
