@@ -282,6 +282,7 @@ def test_too_short_a_window_is_an_input_error(store: Store) -> None:
         run(store, opts=options().__class__(environment="dev", window=50))
 
 
+@pytest.mark.postgres
 def test_same_results_on_sqlite_and_postgresql(store: Store, pg_store: Store) -> None:
     """SQLite and PostgreSQL stores give identical figures for the same inputs."""
     run(store)
