@@ -12,6 +12,7 @@ from risk_service.engine import (
     ALLOCATION_LABELS,
     DistributionError,
     HorizonError,
+    InsufficientDataWarning,
     LengthMismatchError,
     MethodError,
     MissingSymbolError,
@@ -345,3 +346,12 @@ def test_batch_validates_shapes() -> None:
     """Exposures and returns must cover the same instruments."""
     with pytest.raises(LengthMismatchError):
         batch_risk(np.ones((2, 3)), np.ones((100, 4)))
+
+
+def test_batch_confidence_beyond_rank_resolution(rng: np.random.Generator) -> None:
+    """batch_risk gives the worst loss as ES when c·n rounds to n, like expected_shortfall."""
+    _, scenarios = _book(rng, n_pos=3, n_obs=50)
+    exposures = rng.normal(0, 1e6, (2, 3))
+    with pytest.warns(InsufficientDataWarning):
+        batch = batch_risk(exposures, scenarios, var_levels=(0.99,), es_level=0.99999999999)
+    assert batch.es == pytest.approx((-(scenarios @ exposures.T)).max(axis=0), rel=REL_TOL)

@@ -127,3 +127,12 @@ def test_insufficient_data_warns_and_strict_raises() -> None:
 def test_exactly_enough_data_does_not_warn() -> None:
     """n = 1/(1 − c) exactly (100 at 99 %) is enough: no warning."""
     historical_var(np.linspace(-1, 1, 100), 0.99)
+
+
+def test_confidence_beyond_rank_resolution() -> None:
+    """c·n rounding to n (c = 0.9999999999, n = 3): VaR and ES are the worst loss, no crash."""
+    pnl = [1.0, -2.0, 3.0]
+    with pytest.warns(InsufficientDataWarning):
+        assert historical_var(pnl, 0.9999999999) == 2.0
+    with pytest.warns(InsufficientDataWarning):
+        assert expected_shortfall(pnl, 0.9999999999) == 2.0

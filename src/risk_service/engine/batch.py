@@ -70,7 +70,8 @@ def batch_risk(
     mass = n - round(es_c * n, RANK_DECIMALS)
     boundary = losses[order[k - 1], cols]
     worst = np.take_along_axis(losses, order[k:], axis=0).sum(axis=0) if full else 0.0
-    es = (worst + (mass - full) * boundary) / mass
+    # When c·n rounds to n the tail mass is 0 and ES tends to the worst loss (the boundary).
+    es = (worst + (mass - full) * boundary) / mass if mass > 0 else boundary
     return BatchRisk(
         var=var,
         es=np.asarray(es, dtype=np.float64),

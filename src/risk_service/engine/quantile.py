@@ -132,6 +132,10 @@ def es_tail(losses: FloatArray, confidence: float) -> Tail:
     mass = n - round(confidence * n, RANK_DECIMALS)
     order = np.argpartition(losses, k - 1)
     indices = order[k - 1 :]  # the VaR observation first, then the `full` worse ones
+    if mass <= 0.0:
+        # c·n rounds to n: the tail is thinner than the rank resolution, and ES tends to the
+        # worst loss (which is then the VaR observation, k = n).
+        return Tail(indices.astype(np.intp), np.ones(indices.shape[0]))
     weights = np.full(indices.shape[0], 1.0 / mass)
     weights[0] = (mass - full) / mass
     return Tail(indices.astype(np.intp), weights)
