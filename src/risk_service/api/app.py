@@ -106,14 +106,6 @@ def _compute(call: Callable[[], engine.PortfolioRisk]) -> tuple[engine.Portfolio
                 f"the calculation overflowed: inputs too large in magnitude ({exc})",
                 "returns",
             ) from exc
-        except ZeroDivisionError as exc:
-            # The tail holds no probability mass: c*n rounds to n (confidence within 1e-9 of 1).
-            raise ApiError(
-                422,
-                "invalid_confidence",
-                "confidence is too close to 1 for the number of observations: the tail is empty",
-                "confidence",
-            ) from exc
     return risk, [str(w.message) for w in caught if issubclass(w.category, engine.RiskWarning)]
 
 
