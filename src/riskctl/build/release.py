@@ -133,10 +133,10 @@ def build_release(
             staging / LOCK_NAME,
             source / "pyproject.toml",
             staging / "sbom.cdx.json",
-            commit.epoch,
-            wheel.name,
-            wheel_sha,
-            digest,
+            epoch=commit.epoch,
+            wheel_name=wheel.name,
+            wheel_sha256=wheel_sha,
+            digest=digest,
         )
         sbom_sha = sha256_file(sbom)
         stmt = statement(

@@ -15,7 +15,13 @@ __all__ = ["make_sbom"]
 
 
 def make_sbom(
-    lock: Path, pyproject: Path, out: Path, epoch: int, wheel_name: str, wheel_sha256: str,
+    lock: Path,
+    pyproject: Path,
+    out: Path,
+    *,
+    epoch: int,
+    wheel_name: str,
+    wheel_sha256: str,
     digest: str,
 ) -> Path:
     """Write ``out`` (JSON); the root component carries the wheel's hash and the release digest."""
@@ -32,7 +38,8 @@ def make_sbom(
         raise RiskctlError("SBOM generation failed: " + " | ".join(tail)) from None
     bom = json.loads(out.read_text(encoding="utf-8"))
     component = bom.setdefault("metadata", {}).setdefault(
-        "component", {"type": "application", "name": wheel_name.split("-")[0], "bom-ref": "root"}
+        "component",
+        {"type": "application", "name": wheel_name.split("-", maxsplit=1)[0], "bom-ref": "root"},
     )
     component["hashes"] = [{"alg": "SHA-256", "content": wheel_sha256}]
     bom["metadata"].setdefault("properties", []).extend(
