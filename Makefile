@@ -35,10 +35,11 @@ lock: ## re-resolve the pinned locks from pyproject.toml (needs uv)
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements/dev.lock
 	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/runtime.lock
 
-lint: $(STAMP) ## ruff, format check, mypy, actionlint, hadolint
+lint: $(STAMP) ## ruff, format check, mypy, bandit, actionlint, hadolint
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/bandit -q -r src --severity-level medium
 	$(BIN)/actionlint .github/workflows/*.yml
 	@if [ -f Dockerfile ]; then $(BIN)/hadolint Dockerfile; fi
 

@@ -122,12 +122,9 @@ def run_with_release(
         "--env",
         env,
     ]
-    child_env = {
-        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
-        "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108 - only a fallback for tools
-        "LANG": "C.UTF-8",
-        **variables,
-    }
+    child_env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8", **variables}
+    if "HOME" in os.environ:
+        child_env.setdefault("HOME", os.environ["HOME"])
     start = time.monotonic()
     try:
         done = subprocess.run(  # noqa: S603 - fixed argv from our own release directory
