@@ -1,0 +1,1 @@
+"""`riskctl demo`: the whole delivery story end to end on embedded defaults (SPEC §7)."""
