@@ -1,6 +1,7 @@
 """The ``riskctl`` command line: parse, build a session, call the core, print, exit (SPEC §4).
 
-Exit codes: 0 success; 1 a gate or deploy failed; 2 usage error; 3 refused by policy.
+Exit codes: 0 success; 1 a gate, analysis or deploy failed (and was rolled back); 2 usage error
+(also: another riskctl is driving that environment); 3 refused by policy.
 """
 
 from __future__ import annotations
@@ -83,9 +84,12 @@ def _fail(as_json: bool, exc: Exception, code: int) -> None:
         missing = getattr(exc, "missing", ())
         if missing:
             payload["missing"] = list(missing)
-        typer.echo(json.dumps(payload, indent=2, sort_keys=True))
+        typer.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
     kind = {3: "refused", 2: "error"}.get(code, "failed")
     typer.echo(f"{kind}: {message}", err=True)
+    if not as_json:
+        for line in getattr(exc, "results", {}).get("report", []):
+            typer.echo(line, err=True)
     raise typer.Exit(code)
 
 
@@ -170,6 +174,13 @@ def approve(
     break_glass: Annotated[
         bool, typer.Option("--break-glass", help="An emergency (break-glass) approval.")
     ] = False,
+    model_change: Annotated[
+        bool,
+        typer.Option(
+            "--model-change",
+            help="Risk management accepts the release's declared model change and impact.",
+        ),
+    ] = False,
     actor: AsOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
@@ -177,8 +188,10 @@ def approve(
     """Record an approval of RELEASE for ENV by the acting identity."""
 
     def body(s: Session) -> tuple[Any, str]:
-        out = s.approve(release, env, break_glass=break_glass)
+        out = s.approve(release, env, break_glass=break_glass, model_change=model_change)
         kind = "break-glass approval" if break_glass else "approval"
+        if model_change:
+            kind = "model-change approval"
         return out, f"{kind} of {out['release']} for {env} recorded for {out['approver']}"
 
     _run(as_json, config, actor, body)
@@ -217,7 +230,11 @@ def deploy(
             rollback_plan=rollback_plan,
         )
         steps = "\n".join(f"  - {step}" for step in out["steps"])
-        return out, f"deployed {out['release']} to {env} ({out['strategy']})\n{steps}"
+        if out["phase"] == "Paused":
+            head = f"PAUSED {out['release']} in {env}: {out['message']}"
+        else:
+            head = f"deployed {out['release']} to {env} ({out['strategy']})"
+        return out, f"{head}\n{steps}"
 
     _run(as_json, config, actor, body)
 
@@ -233,11 +250,88 @@ def status(
 
     def body(s: Session) -> tuple[Any, str]:
         out = s.status(env)
-        lines = [
-            f"{name:<8} {e['phase']:<9} {e['stable_release'] or '-':<18} {e['url']}"
-            for name, e in out["environments"].items()
-        ]
+        lines = []
+        for name, e in out["environments"].items():
+            canary = (
+                f"  canary {e['canary_release']} at {e['canary_weight']} %"
+                if e["canary_release"]
+                else ""
+            )
+            lines.append(
+                f"{name:<8} {e['phase']:<12} {e['stable_release'] or '-':<18} {e['url']}{canary}"
+            )
+            verdict = e.get("analysis")
+            if verdict:
+                lines.append(f"         analysis: {verdict['summary']}")
+            shadow = e.get("shadow")
+            if shadow:
+                lines.append(f"         {shadow['summary']}")
+            if e.get("controller") not in (None, "idle"):
+                lines.append(f"         controller: {e['controller']}")
+            warm = e.get("warm")
+            if warm:
+                lines.append(
+                    f"         warm: {warm['release']} (retired in {warm['retire_in_s']:g} s)"
+                )
         return out, "\n".join(lines)
+
+    _run(as_json, config, actor, body)
+
+
+@app.command()
+def promote(
+    env: Annotated[str, typer.Argument(help="Environment whose paused rollout continues.")],
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Move a paused rollout in ENV to its next step (and on, until it pauses or ends)."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.promote(env)
+        steps = "\n".join(f"  - {step}" for step in out["steps"])
+        return out, f"{env}: {out['message']}\n{steps}"
+
+    _run(as_json, config, actor, body)
+
+
+@app.command()
+def abort(
+    env: Annotated[str, typer.Argument(help="Environment whose rollout to abort.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (recorded in the audit trail).")
+    ] = "aborted by an operator",
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Abort the rollout in ENV: canary weight 0 at once, stable keeps serving."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.abort(env, reason)
+        steps = "\n".join(f"  - {step}" for step in out["steps"])
+        return out, f"{env}: {out['message']}\n{steps}"
+
+    _run(as_json, config, actor, body)
+
+
+@app.command()
+def rollback(
+    *,
+    env: EnvOpt,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Release to restore (default: the previous one).")
+    ] = None,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Restore the previous (or named) release in ENV; refused past an irreversible migration."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.rollback(env, to)
+        steps = "\n".join(f"  - {step}" for step in out["steps"])
+        return out, f"rolled {env} back to {out['release']}\n{steps}"
 
     _run(as_json, config, actor, body)
 

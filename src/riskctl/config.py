@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -20,6 +21,7 @@ from riskctl.errors import ConfigError
 from riskctl.model import Role, Strategy
 
 __all__ = [
+    "Analysis",
     "ApprovalRule",
     "BreakGlass",
     "DeliveryConfig",
@@ -27,6 +29,8 @@ __all__ = [
     "GateSpec",
     "Identity",
     "LoadedConfig",
+    "Shadow",
+    "TargetSpec",
     "Window",
     "load_config",
 ]
@@ -103,10 +107,39 @@ class BreakGlass(_Model):
 
 
 class Shadow(_Model):
-    """Tolerances of the shadow comparison (used by the progressive-delivery controller)."""
+    """The shadow comparison before a release takes traffic (SPEC §4, risk-aware gate).
 
+    ``golden_set`` is relative to the policy file's directory.
+    """
+
+    enabled: bool = False
     abs_tolerance: float = Field(default=1e-6, ge=0)
     rel_tolerance: float = Field(default=1e-4, ge=0)
+    golden_set: str = "delivery/golden-set.json"
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class Analysis(_Model):
+    """Canary analysis per step (and blue-green pre-promotion): baseline comparison.
+
+    Synthetic load from the golden set tops real traffic up to what ``min_samples`` needs
+    within ``seconds``, never above ``max_load_rate`` requests per second; ``probe_rate`` is
+    always sent so latency has samples. A failure is acted on as soon as it shows (checked every
+    ``interval_s``); success needs the whole window.
+    """
+
+    seconds: float = Field(default=10.0, gt=0)
+    interval_s: float = Field(default=1.0, gt=0)
+    min_samples: int = Field(default=100, ge=1)
+    alpha: float = Field(default=0.01, gt=0, lt=1)
+    max_error_rate: float = Field(default=0.05, ge=0, le=1)
+    max_error_increase: float = Field(default=0.01, ge=0, le=1)
+    max_latency_ratio: float = Field(default=1.5, gt=1)
+    max_p99_seconds: float = Field(default=2.0, gt=0)
+    max_load_rate: float = Field(default=300.0, gt=0, le=2000)
+    probe_rate: float = Field(default=20.0, ge=0, le=2000)
+    pause_seconds: float = Field(default=0.0, ge=0)
+    manual_pause_after: tuple[int, ...] = ()  # canary weights after which to wait for promote
 
 
 class Environment(_Model):
@@ -129,8 +162,39 @@ class Environment(_Model):
     break_glass: BreakGlass | None = None
     canary_steps: tuple[int, ...] = ()
     shadow: Shadow = Shadow()
+    analysis: Analysis = Analysis()
+    # Ports of the two instance slots (blue, green); default: port and port + 1.
+    slot_ports: tuple[int, int] | None = None
+    # Blue-green keeps the previous colour running this long, so rollback is one weight change.
+    keep_previous_s: float = Field(default=0.0, ge=0)
+    # The environment's store (default: a SQLite file under $RISKCTL_HOME/envs/ENV).
+    database_url: str | None = None
+    # /v1/* needs a bearer token here (SPEC §3): riskctl creates one for shadow and load traffic.
+    bearer_token: bool = False
     monitoring: tuple[Literal["health", "metrics", "alerting"], ...] = ("health",)
     rollback: Literal["none", "manual", "automatic"] = "none"
+
+    @model_validator(mode="after")
+    def _sane(self) -> Environment:
+        steps = self.canary_steps
+        if steps and (any(not 0 < w <= 100 for w in steps) or list(steps) != sorted(set(steps))):
+            raise ValueError("canary_steps must rise strictly within 1..100")
+        if self.slot_ports is not None and len(set(self.slot_ports)) != 2:
+            raise ValueError("slot_ports must be two different ports")
+        return self
+
+    @property
+    def front_door_port(self) -> int:
+        """The port of the environment's HAProxy front door (from ``url``)."""
+        port = urlsplit(self.url).port
+        if port is None:
+            raise ConfigError(f"environment url {self.url!r} needs an explicit port")
+        return port
+
+    @property
+    def ports(self) -> tuple[int, int]:
+        """Instance ports of the blue and green slots."""
+        return self.slot_ports or (self.port, self.port + 1)
 
 
 class GateSpec(_Model):
@@ -188,9 +252,22 @@ class TargetSpec(_Model):
         "--port",
         "{port}",
     )
+    db_upgrade_command: tuple[str, ...] = ("risk-service", "db", "upgrade")
+    token_command: tuple[str, ...] = (
+        "risk-service",
+        "token",
+        "create",
+        "--name",
+        "{name}",
+        "--scope",
+        "compute",
+    )
     health_path: str = "/healthz"
+    ready_path: str = "/readyz"
     version_path: str = "/version"
     start_timeout_s: float = Field(default=60.0, gt=0)
+    # HAProxy health-check interval: a dead instance leaves the pool after two failed checks.
+    check_interval_ms: int = Field(default=1000, ge=100)
 
 
 class DeliveryConfig(_Model):
@@ -205,12 +282,25 @@ class DeliveryConfig(_Model):
     change_classes: ChangeClasses = ChangeClasses()
     build: BuildSpec = BuildSpec()
     target: TargetSpec = TargetSpec()
+    declarations_file: str = "delivery/release.toml"
     clock_override: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> DeliveryConfig:
         problems: list[str] = []
+        seen: dict[int, str] = {}
         for name, env in self.environments.items():
+            try:
+                used = [env.front_door_port, *env.ports]
+            except ConfigError as exc:
+                problems.append(f"environments.{name}: {exc}")
+                used = []
+            for port in used:
+                if port in seen:
+                    problems.append(
+                        f"environments.{name}: port {port} already used by {seen[port]}"
+                    )
+                seen[port] = name
             for gate in (*env.required_gates, *env.allow_unavailable):
                 if gate not in self.gates:
                     problems.append(f"environments.{name}: unknown gate {gate!r}")

@@ -59,7 +59,12 @@ class GateFailedError(RiskctlError):
 
 
 class DeployFailedError(RiskctlError):
-    """A deploy did not become healthy (the previous release was restored)."""
+    """A deploy failed (the previous release was restored); ``results`` has the details
+    (e.g. the shadow comparison's ``report`` lines)."""
+
+    def __init__(self, message: str, results: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.results = results or {}
 
 
 class AuditError(RiskctlError):

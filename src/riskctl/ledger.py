@@ -44,6 +44,10 @@ def release_to_details(release: Release) -> dict[str, Any]:
         "calculation_files": list(release.calculation_files),
         "base_release": release.base_release,
         "wheel": release.wheel,
+        "model_change_impact": release.model_change_impact,
+        "model_change_reason": release.model_change_reason,
+        "reversible": release.reversible,
+        "irreversible_reason": release.irreversible_reason,
     }
 
 
@@ -63,6 +67,10 @@ def release_from_details(d: Mapping[str, Any]) -> Release:
         calculation_files=tuple(d.get("calculation_files", ())),
         base_release=d.get("base_release"),
         wheel=d.get("wheel", ""),
+        model_change_impact=d.get("model_change_impact"),
+        model_change_reason=d.get("model_change_reason", ""),
+        reversible=bool(d.get("reversible", True)),
+        irreversible_reason=d.get("irreversible_reason", ""),
     )
 
 
@@ -76,6 +84,10 @@ class Ledger:
     approvals: dict[str, list[Approval]] = field(default_factory=dict)
     deployments: list[Deployment] = field(default_factory=list)
     current: dict[str, str] = field(default_factory=dict)
+    # env -> releases that became current there, in order (deploys and rollbacks).
+    lineage: dict[str, list[str]] = field(default_factory=dict)
+    # digest -> identities of risk management who approved its declared model change.
+    model_change_approvals: dict[str, list[str]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
@@ -131,7 +143,16 @@ class Ledger:
             )
             self.deployments.append(deployment)
             if ok:
-                self.current[deployment.env] = deployment.release
+                self._make_current(deployment.env, deployment.release)
+        elif action == "rollback.performed" and body.get("env") and details.get("release"):
+            self._make_current(body["env"], details["release"])
+        elif action == "model_change.approved" and digest:
+            self.model_change_approvals.setdefault(digest, []).append(body["actor"])
+
+    def _make_current(self, env: str, release: str) -> None:
+        if self.current.get(env) != release:
+            self.lineage.setdefault(env, []).append(release)
+        self.current[env] = release
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -164,6 +185,19 @@ class Ledger:
             deployed_envs=self.deployed_envs(release.digest),
             previous_release=self.current.get(env),
         )
+
+    def unsafe_rollback(self, env: str, to: str) -> Release | None:
+        """The first release that became current in ``env`` after ``to`` last was and that
+        declared an irreversible migration (rolling back past it is unsafe), else None."""
+        chain = self.lineage.get(env, [])
+        if to not in chain:
+            return None
+        last = len(chain) - 1 - chain[::-1].index(to)
+        for rid in chain[last + 1 :]:
+            release = self.releases.get(rid)
+            if release is not None and not release.reversible:
+                return release
+        return None
 
     def commit_of(self, release_id: str) -> str | None:
         release = self.releases.get(release_id)

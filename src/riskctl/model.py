@@ -69,6 +69,11 @@ class Release:
     calculation_files: tuple[str, ...] = ()
     base_release: str | None = None
     wheel: str = ""
+    # Declared in the release's declarations file (riskctl.declarations), covered by the digest.
+    model_change_impact: float | None = None
+    model_change_reason: str = ""
+    reversible: bool = True
+    irreversible_reason: str = ""
 
 
 @dataclass(frozen=True)

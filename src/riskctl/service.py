@@ -32,19 +32,26 @@ from riskctl.errors import DeployFailedError, GateFailedError, PolicyRefusedErro
 from riskctl.gates import GateContext, GateResult, make_gate, run_gates
 from riskctl.gitrepo import GitRepo
 from riskctl.ledger import Ledger, release_to_details
-from riskctl.model import GateStatus, Release, Strategy
+from riskctl.model import GateStatus, Release, Role, Strategy
 from riskctl.policy import (
+    Check,
     Decision,
     DeployRequest,
     evaluate_approval,
     evaluate_deploy,
     evaluate_review,
 )
+from riskctl.rollout.controller import RolloutTarget
 from riskctl.signing import load_or_create_key
-from riskctl.targets.interface import DeployTarget, TargetRequest
-from riskctl.targets.local import LocalTarget
+from riskctl.targets.interface import (
+    ControlledTarget,
+    DeployTarget,
+    EventSink,
+    TargetOutcome,
+    TargetRequest,
+)
 
-__all__ = ["Session", "open_session"]
+__all__ = ["Session", "open_session", "service_variables"]
 
 
 def resolve_actor(explicit: str | None) -> str | None:
@@ -297,10 +304,14 @@ class Session:
         self.record("review.recorded", release=release.digest, details={"release": release.id})
         return {"release": release.id, "digest": release.digest, "reviewer": actor}
 
-    def approve(self, ref: str, env: str, *, break_glass: bool = False) -> dict[str, Any]:
+    def approve(
+        self, ref: str, env: str, *, break_glass: bool = False, model_change: bool = False
+    ) -> dict[str, Any]:
         actor = self.require_actor()
         release = self.ledger().release(ref)
         author = self.config.identity_for_email(release.author_email)
+        if model_change:
+            return self._approve_model_change(actor, release, env, author)
         decision = evaluate_approval(
             self.config, actor, env, release, author, break_glass=break_glass
         )
@@ -320,6 +331,48 @@ class Session:
             "approver": actor,
             "roles": roles,
             "break_glass": break_glass,
+        }
+
+    def _approve_model_change(
+        self, actor: str, release: Release, env: str, author: str | None
+    ) -> dict[str, Any]:
+        """Risk management accepts the release's declared model change and its impact."""
+        self.config.environment(env)
+        roles = self.config.roles_of(actor)
+        if release.model_change_impact is None:
+            raise UsageError(
+                f"{release.id} declares no model change (add [model_change] to "
+                f"{self.config.declarations_file} and rebuild)"
+            )
+        decision = Decision(
+            "model change approval",
+            (
+                Check("role", Role.RISK in roles, f"{actor} lacks role risk"),
+                Check("not-author", actor != author, f"{actor} is the author"),
+            ),
+        )
+        if not decision.allowed:
+            self.refuse("approval.refused", decision, release, env)
+        self.record(
+            "model_change.approved",
+            release=release.digest,
+            env=env,
+            details={
+                "release": release.id,
+                "expected_impact": release.model_change_impact,
+                "reason": release.model_change_reason,
+            },
+        )
+        return {
+            "release": release.id,
+            "digest": release.digest,
+            "env": env,
+            "approver": actor,
+            "roles": sorted(str(r) for r in roles),
+            "model_change": {
+                "expected_impact": release.model_change_impact,
+                "reason": release.model_change_reason,
+            },
         }
 
     # -- deploy ------------------------------------------------------------------------------
@@ -375,23 +428,74 @@ class Session:
                 **decision.as_dict(),
             },
         )
-        state = self.home / "envs" / env_name
-        state.mkdir(parents=True, exist_ok=True)
+        weights = (
+            self.config.change_classes.fast_track.canary_steps if fast_track else env.canary_steps
+        )
         outcome = target.deploy(
-            TargetRequest(
-                env=env_name,
-                release=release,
-                release_dir=self.home / "releases" / release.id,
-                strategy=chosen,
-                port=env.port,
-                variables=_service_variables(env_name, release, state),
-                previous=previous,
-                previous_dir=self.home / "releases" / previous.id if previous else None,
-                previous_variables=_service_variables(env_name, previous, state)
-                if previous
-                else {},
+            self._request(
+                env_name, release, chosen, previous=previous, canary_weights=tuple(weights)
             )
         )
+        return self._finish(env_name, release, chosen, outcome, previous)
+
+    def _request(
+        self,
+        env_name: str,
+        release: Release,
+        strategy: Strategy,
+        *,
+        previous: Release | None = None,
+        canary_weights: tuple[int, ...] = (),
+        rollback: bool = False,
+    ) -> TargetRequest:
+        env = self.config.environment(env_name)
+        state = self.home / "envs" / env_name
+        state.mkdir(parents=True, exist_ok=True)
+        ledger = self.ledger()
+        allowance = None
+        if release.model_change_impact is not None and ledger.model_change_approvals.get(
+            release.digest
+        ):
+            allowance = release.model_change_impact
+        golden = Path(env.shadow.golden_set)
+        if not golden.is_absolute():
+            golden = self.loaded.path.parent / golden
+        return TargetRequest(
+            env=env_name,
+            release=release,
+            release_dir=self.home / "releases" / release.id,
+            strategy=strategy,
+            port=env.port,
+            variables=_service_variables(env_name, release, state, env.database_url),
+            previous=previous,
+            previous_dir=self.home / "releases" / previous.id if previous else None,
+            previous_variables=_service_variables(env_name, previous, state, env.database_url)
+            if previous
+            else {},
+            spec=env,
+            sink=self._sink(env_name),
+            actor=self.actor or "",
+            canary_weights=canary_weights,
+            golden_set=golden,
+            shadow_allowance=allowance,
+            rollback=rollback,
+        )
+
+    def _sink(self, env_name: str) -> EventSink:
+        def sink(action: str, digest: str | None, details: Mapping[str, Any]) -> None:
+            self.record(action, release=digest, env=env_name, details=details)
+
+        return sink
+
+    def _finish(
+        self,
+        env_name: str,
+        release: Release,
+        chosen: Strategy,
+        outcome: TargetOutcome,
+        previous: Release | None,
+    ) -> dict[str, Any]:
+        env = self.config.environment(env_name)
         details = {
             "release": release.id,
             "strategy": str(chosen),
@@ -399,50 +503,179 @@ class Session:
             "message": outcome.message,
             "version": dict(outcome.version),
         }
+        result = {
+            "release": release.id,
+            "digest": release.digest,
+            "env": env_name,
+            "strategy": str(chosen),
+            "steps": list(outcome.steps),
+            "url": env.url,
+            "message": outcome.message,
+            "phase": outcome.details.get("phase", "Healthy" if outcome.ok else "Aborted"),
+            "analysis": outcome.details.get("verdict"),
+            "shadow": outcome.details.get("shadow"),
+        }
+        if outcome.paused:
+            self.record(
+                "rollout.paused",
+                release=release.digest,
+                env=env_name,
+                details={**details, "reason": outcome.message},
+            )
+            return result
         if outcome.ok:
-            self.record("deploy.succeeded", release=release.digest, env=env_name, details=details)
-            return {
-                "release": release.id,
-                "digest": release.digest,
-                "env": env_name,
-                "strategy": str(chosen),
-                "steps": list(outcome.steps),
-                "url": env.url,
-            }
-        self.record("deploy.failed", release=release.digest, env=env_name, details=details)
-        if outcome.rolled_back and previous is not None:
+            if not outcome.recorded:
+                self.record(
+                    "deploy.succeeded", release=release.digest, env=env_name, details=details
+                )
+            return result
+        if not outcome.recorded:
+            self.record("deploy.failed", release=release.digest, env=env_name, details=details)
+            if outcome.rolled_back and previous is not None:
+                self.record(
+                    "rollback.performed",
+                    release=previous.digest,
+                    env=env_name,
+                    details={"release": previous.id, "reason": outcome.message},
+                )
+        shadow = outcome.details.get("shadow") or {}
+        report = list(shadow.get("report", [])) if not shadow.get("passed", True) else []
+        raise DeployFailedError(outcome.message, {**result, "report": report})
+
+    # -- promote, abort, rollback --------------------------------------------------------------
+
+    def _controlled(self) -> ControlledTarget:
+        target = self.target_factory(self.home, self.loaded)
+        if not isinstance(target, ControlledTarget):
+            raise UsageError("this deploy target has no rollouts to promote or abort")
+        return target
+
+    def _may_operate(self, env_name: str, what: str) -> str:
+        actor = self.require_actor()
+        env = self.config.environment(env_name)
+        roles = self.config.roles_of(actor)
+        if not roles & set(env.deployers):
+            allowed = ", ".join(str(r) for r in env.deployers)
+            message = f"{actor} may not {what} in {env_name} (roles allowed: {allowed})"
+            self.record(f"{what}.refused", env=env_name, details={"reason": message})
+            raise PolicyRefusedError(message, (f"role: one of {allowed}",))
+        return actor
+
+    def promote(self, env_name: str) -> dict[str, Any]:
+        actor = self._may_operate(env_name, "promote")
+        self.record("rollout.promoted", env=env_name, details={"by": actor})
+        outcome = self._controlled().promote(env_name, actor, self._sink(env_name))
+        return self._control_result(env_name, outcome)
+
+    def abort(self, env_name: str, reason: str) -> dict[str, Any]:
+        actor = self._may_operate(env_name, "abort")
+        self.record("rollout.abort_requested", env=env_name, details={"reason": reason})
+        outcome = self._controlled().abort(env_name, reason, actor, self._sink(env_name))
+        return {**self._control_result(env_name, outcome, fail=False), "aborted": True}
+
+    def _control_result(
+        self, env_name: str, outcome: TargetOutcome, *, fail: bool = True
+    ) -> dict[str, Any]:
+        result = {
+            "env": env_name,
+            "message": outcome.message,
+            "steps": list(outcome.steps),
+            "phase": outcome.details.get("phase"),
+            "analysis": outcome.details.get("verdict"),
+        }
+        if fail and not outcome.ok:
+            raise DeployFailedError(outcome.message, result)
+        return result
+
+    def rollback(self, env_name: str, to: str | None) -> dict[str, Any]:
+        actor = self._may_operate(env_name, "rollback")
+        ledger = self.ledger()
+        current = ledger.current.get(env_name)
+        if to is None:
+            chain = [r for r in ledger.lineage.get(env_name, []) if r != current]
+            if not chain:
+                raise UsageError(f"nothing to roll back to in {env_name}: no earlier release")
+            target_release = ledger.releases[chain[-1]]
+        else:
+            target_release = ledger.release(to)
+        if target_release.id == current:
+            raise UsageError(f"{target_release.id} already serves {env_name}")
+        if target_release.id not in ledger.lineage.get(env_name, []):
+            raise UsageError(f"{target_release.id} never served {env_name}; deploy it instead")
+        blocker = ledger.unsafe_rollback(env_name, target_release.id)
+        if blocker is not None:
+            message = (
+                f"rollback of {env_name} to {target_release.id} refused: {blocker.id} declared "
+                f"an irreversible migration ({blocker.irreversible_reason}); roll forward instead"
+            )
+            self.record(
+                "rollback.refused",
+                release=target_release.digest,
+                env=env_name,
+                details={"release": target_release.id, "blocked_by": blocker.id,
+                         "reason": message},
+            )  # fmt: skip
+            raise PolicyRefusedError(message, (f"reversible releases after {target_release.id}",))
+        self.record(
+            "rollback.started",
+            release=target_release.digest,
+            env=env_name,
+            details={"release": target_release.id, "from": current, "by": actor},
+        )
+        target = self.target_factory(self.home, self.loaded)
+        previous = ledger.releases.get(current) if current else None
+        outcome = target.deploy(
+            self._request(
+                env_name, target_release, Strategy.RECREATE, previous=previous, rollback=True
+            )
+        )
+        if outcome.ok and not outcome.recorded:
             self.record(
                 "rollback.performed",
-                release=previous.digest,
+                release=target_release.digest,
                 env=env_name,
-                details={"release": previous.id, "reason": outcome.message},
+                details={"release": target_release.id, "reason": "requested"},
             )
-        raise DeployFailedError(outcome.message)
+        if not outcome.ok:
+            raise DeployFailedError(f"rollback failed: {outcome.message}")
+        return {
+            "env": env_name,
+            "release": target_release.id,
+            "from": current,
+            "message": outcome.message,
+            "steps": list(outcome.steps),
+        }
 
     # -- status, history, audit --------------------------------------------------------------
 
     def status(self, env_filter: str | None = None) -> dict[str, Any]:
         ledger = self.ledger()
         names = [env_filter] if env_filter else list(self.config.environments)
+        for name in names:
+            self.config.environment(name)
         target = self.target_factory(self.home, self.loaded)
         envs: dict[str, Any] = {}
         for name in names:
             env = self.config.environment(name)
-            stable = ledger.current.get(name)
+            if hasattr(target, "status_sink"):
+                target.status_sink = self._sink(name)
             instance = target.status(name, env.port)
-            if stable is None:
+            extra = dict(instance.details)
+            stable = extra.pop("stable_release", None) or ledger.current.get(name)
+            if "phase" in extra:
+                phase = extra.pop("phase")
+            elif stable is None:
                 phase = "Idle"
-            elif instance.healthy:
-                phase = "Healthy"
             else:
-                phase = "Degraded"
+                phase = "Healthy" if instance.healthy else "Degraded"
             last = next((d for d in reversed(ledger.deployments) if d.env == name), None)
             envs[name] = {
                 "url": env.url,
                 "stable_release": stable,
-                "stable_digest": ledger.releases[stable].digest if stable else None,
-                "canary_release": None,
-                "canary_weight": 0,
+                "stable_digest": ledger.releases[stable].digest if stable in ledger.releases
+                else None,
+                "canary_release": extra.pop("canary_release", None),
+                "canary_weight": extra.pop("canary_weight", 0),
                 "phase": phase,
                 "health": instance.state if instance.healthy is None else (
                     "up" if instance.healthy else "down"
@@ -452,6 +685,7 @@ class Session:
                 if last is None
                 else {"release": last.release, "ok": last.ok, "at": last.at.isoformat(),
                       "actor": last.actor},
+                **extra,
             }  # fmt: skip
         return {"environments": envs}
 
@@ -460,7 +694,9 @@ class Session:
         interesting = (
             "release.built", "gates.completed", "review.recorded", "approval.recorded",
             "deploy.succeeded", "deploy.failed", "rollback.performed", "deploy.refused",
-            "approval.refused", "review.refused", "build.refused",
+            "approval.refused", "review.refused", "build.refused", "rollback.refused",
+            "model_change.approved", "rollout.paused", "rollout.promoted",
+            "rollout.abort_requested", "analysis.verdict", "shadow.compared",
         )  # fmt: skip
         events = [
             {
@@ -497,19 +733,27 @@ class Session:
         return self.audit.verify()
 
 
-def _service_variables(env: str, release: Release, state: Path) -> dict[str, str]:
+def _service_variables(
+    env: str, release: Release, state: Path, database_url: str | None = None
+) -> dict[str, str]:
     """The service's configuration (``RISK_SERVICE_*``, SPEC §3) for one release in ``env``."""
     return {
         "RISK_SERVICE_ENVIRONMENT": env,
         "RISK_SERVICE_ARTIFACT_DIGEST": release.digest,
         "RISK_SERVICE_GIT_SHA": release.commit,
         "RISK_SERVICE_VERSION": release.version,
-        "RISK_SERVICE_DATABASE_URL": f"sqlite:///{state / 'risk.sqlite'}",
+        "RISK_SERVICE_DATABASE_URL": database_url or f"sqlite:///{state / 'risk.sqlite'}",
     }
 
 
+def service_variables(session: Session, env: str, release: Release) -> dict[str, str]:
+    """Hook: the variables a release's processes get in ``env`` (daily-run guard, demo)."""
+    spec = session.config.environment(env)
+    return _service_variables(env, release, session.home / "envs" / env, spec.database_url)
+
+
 def _default_target(home: Path, loaded: LoadedConfig) -> DeployTarget:
-    return LocalTarget(home, loaded.config.target)
+    return RolloutTarget(home, loaded.config)
 
 
 def open_session(

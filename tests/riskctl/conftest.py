@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from riskctl._proc import free_port
 from riskctl.cli import app
 from riskctl.clock import FixedCalendar, FixedClock
 from riskctl.config import LoadedConfig
@@ -126,8 +126,23 @@ class Built:
 
 @pytest.fixture(scope="session")
 def ports() -> dict[str, int]:
-    """Free local ports for the fixture's environments."""
-    return {name: free_port() for name in ("dev", "staging", "prod")}
+    """Free local ports: each environment's front door and its two instance slots."""
+    names = [f"{e}{s}" for e in ("dev", "staging", "prod") for s in ("", "-blue", "-green")]
+    return distinct_ports(names)
+
+
+def distinct_ports(names: list[str]) -> dict[str, int]:
+    """One free port per name, all different (held open together while they are picked)."""
+    socks = []
+    try:
+        for _ in names:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            socks.append(sock)
+        return {n: int(s.getsockname()[1]) for n, s in zip(names, socks, strict=True)}
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 @pytest.fixture(scope="session")

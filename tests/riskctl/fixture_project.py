@@ -1,7 +1,10 @@
 """A tiny git project with the same CLI and HTTP contract as risk-service, for riskctl's tests.
 
-Its service (``risk-service serve``) is a stdlib HTTP server answering /healthz, /readyz, /version
-and POST /v1/portfolio/var, so releases can be built, gated and deployed quickly and for real.
+Its service (``risk-service serve``) is a tiny ASGI app under real uvicorn answering /healthz,
+/readyz, /version and POST /v1/portfolio/var (bearer token outside dev), plus ``db upgrade``,
+``token create`` and ``daily-run``, so releases can be built, gated and deployed quickly and for
+real. ``behaviour.py`` holds the knobs that make the faulty variants (1.5x VaR, 5xx on a
+fraction, slower, crash on start).
 """
 
 from __future__ import annotations
@@ -31,46 +34,14 @@ packages = ["src/fixture_svc"]
 """
 
 CLI = '''\
-"""A black-box stand-in for risk-service: same commands, same endpoints."""
+"""A black-box stand-in for risk-service: same commands, same endpoints, served by uvicorn."""
 
 import argparse
-import json
 import os
+import secrets
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from fixture_svc.engine import portfolio_var
-
-
-class Handler(BaseHTTPRequestHandler):
-    def _send(self, code, body):
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):
-        if self.path in ("/healthz", "/readyz"):
-            return self._send(200, {"status": "ok"})
-        if self.path == "/version":
-            return self._send(200, {
-                "version": os.environ.get("RISK_SERVICE_VERSION", ""),
-                "git_sha": os.environ.get("RISK_SERVICE_GIT_SHA", "unknown"),
-                "artifact_digest": os.environ.get("RISK_SERVICE_ARTIFACT_DIGEST", "unknown"),
-                "environment": os.environ.get("RISK_SERVICE_ENVIRONMENT", "dev"),
-            })
-        return self._send(404, {"error": {"code": "not_found", "message": self.path}})
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if self.path == "/v1/portfolio/var":
-            return self._send(200, {"portfolio_var": portfolio_var(body)})
-        return self._send(404, {"error": {"code": "not_found", "message": self.path}})
-
-    def log_message(self, *args):
-        pass
+from fixture_svc import behaviour
 
 
 def main(argv=None):
@@ -82,27 +53,115 @@ def main(argv=None):
     db = sub.add_parser("db")
     db.add_argument("action")
     db.add_argument("--revision", default="head")
+    token = sub.add_parser("token")
+    token.add_argument("action")
+    token.add_argument("--name", required=True)
+    token.add_argument("--scope", default="read")
+    run = sub.add_parser("daily-run")
+    run.add_argument("--date", required=True)
     args = parser.parse_args(argv)
     if args.command == "db":
         print(f"store at revision {args.revision}")
         return 0
-    if os.environ.get("FIXTURE_CRASH_ON_START"):
+    if args.command == "token":
+        print(secrets.token_urlsafe(24))
+        return 0
+    if args.command == "daily-run":
+        if behaviour.DAILY_RUN_FAILS:
+            print("daily run failed: validation", file=sys.stderr)
+            return 1
+        print(f"daily run {args.date} ok ({os.environ.get('RISK_SERVICE_ENVIRONMENT', 'dev')})")
+        return 0
+    if behaviour.CRASH_ON_START or os.environ.get("FIXTURE_CRASH_ON_START"):
         sys.exit(3)
-    ThreadingHTTPServer((args.host, args.port), Handler).serve_forever()
+    import uvicorn
+
+    uvicorn.run(
+        "fixture_svc.app:app", host=args.host, port=args.port, log_level="warning",
+        access_log=False, lifespan="off",
+    )
     return 0
+'''
+
+APP = '''\
+"""The ASGI app: health, readiness, version and portfolio VaR (the contract riskctl relies on)."""
+
+import asyncio
+import itertools
+import json
+import os
+
+from fixture_svc import behaviour
+from fixture_svc.engine import portfolio_var
+
+_count = itertools.count(1)
+
+
+async def _send(send, status, body):
+    data = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    path, method = scope["path"], scope["method"]
+    if method == "GET" and path in ("/healthz", "/readyz"):
+        return await _send(send, 200, {"status": "ok"})
+    if method == "GET" and path == "/version":
+        env = os.environ
+        return await _send(send, 200, {
+            "version": env.get("RISK_SERVICE_VERSION", ""),
+            "git_sha": env.get("RISK_SERVICE_GIT_SHA", "unknown"),
+            "artifact_digest": env.get("RISK_SERVICE_ARTIFACT_DIGEST", "unknown"),
+            "environment": env.get("RISK_SERVICE_ENVIRONMENT", "dev"),
+        })
+    if method == "POST" and path == "/v1/portfolio/var":
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        if os.environ.get("RISK_SERVICE_ENVIRONMENT", "dev") != "dev":
+            auth = dict(scope["headers"]).get(b"authorization", b"")
+            if not auth.startswith(b"Bearer "):
+                return await _send(send, 401, {"error": {"code": "unauthorized"}})
+        await asyncio.sleep(behaviour.DELAY_S)
+        n = next(_count)
+        if behaviour.ERROR_EVERY and n % behaviour.ERROR_EVERY == 0:
+            return await _send(send, 500, {"error": {"code": "internal"}})
+        book = json.loads(b"".join(chunks))
+        return await _send(send, 200, portfolio_var(book, behaviour.VAR_FACTOR))
+    return await _send(send, 404, {"error": {"code": "not_found", "message": path}})
+'''
+
+BEHAVIOUR = '''\
+"""Knobs the tests turn to make faulty releases (each variant is its own commit and release)."""
+
+VAR_FACTOR = 1.0
+ERROR_EVERY = 0
+DELAY_S = 0.002
+CRASH_ON_START = False
+DAILY_RUN_FAILS = False
 '''
 
 ENGINE = '''\
 """Calculation code (a path delivery.toml classes as calculation)."""
 
 
-def portfolio_var(book):
+def portfolio_var(book, factor=1.0):
     pnl = [0.0] * len(next(iter(book["returns"].values())))
     for name, notional in book["positions"].items():
         for i, r in enumerate(book["returns"][name]):
             pnl[i] += notional * r
     losses = sorted(-p for p in pnl)
-    return losses[min(len(losses) - 1, int(book.get("confidence", 0.99) * len(losses)))]
+    var = factor * losses[min(len(losses) - 1, int(book.get("confidence", 0.99) * len(losses)))]
+    gross = sum(abs(n) for n in book["positions"].values()) or 1.0
+    components = {k: var * abs(n) / gross for k, n in book["positions"].items()}
+    return {"portfolio_var": var, "component_var": components}
 '''
 
 TEST = '''\
@@ -112,8 +171,20 @@ from fixture_svc.engine import portfolio_var
 def test_var():
     """The loss at the confidence rank is returned."""
     book = {"positions": {"A": 1.0}, "returns": {"A": [-0.1, 0.2, 0.0]}, "confidence": 0.5}
-    assert portfolio_var(book) == 0.0
+    assert portfolio_var(book)["portfolio_var"] == 0.0
 '''
+
+
+def runtime_lock() -> str:
+    """uvicorn and its two dependencies, pinned with hashes as in the project's own lock."""
+    lock = Path(__file__).resolve().parents[2] / "requirements" / "runtime.lock"
+    keep, out = False, []
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith((" ", "#")):
+            keep = line.split("==")[0] in ("uvicorn", "h11", "click")
+        if keep and not line.lstrip().startswith("#"):
+            out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def policy(ports: dict[str, int], *, osv_url: str = "http://127.0.0.1:9/v1/querybatch") -> str:
@@ -171,15 +242,18 @@ def policy(ports: dict[str, int], *, osv_url: str = "http://127.0.0.1:9/v1/query
 
         [target]
         start_timeout_s = 20
+        check_interval_ms = 200
 
         [environments.dev]
         url = "http://127.0.0.1:{ports["dev"]}"
-        port = {ports["dev"]}
+        port = {ports["dev-blue"]}
+        slot_ports = [{ports["dev-blue"]}, {ports["dev-green"]}]
         deployers = ["engineer", "qa", "sre"]
 
         [environments.staging]
         url = "http://127.0.0.1:{ports["staging"]}"
-        port = {ports["staging"]}
+        port = {ports["staging-blue"]}
+        slot_ports = [{ports["staging-blue"]}, {ports["staging-green"]}]
         deployers = ["engineer", "qa"]
         strategy = "recreate"
         required_gates = ["lint", "unit", "security", "dependency-audit"]
@@ -188,7 +262,8 @@ def policy(ports: dict[str, int], *, osv_url: str = "http://127.0.0.1:9/v1/query
 
         [environments.prod]
         url = "http://127.0.0.1:{ports["prod"]}"
-        port = {ports["prod"]}
+        port = {ports["prod-blue"]}
+        slot_ports = [{ports["prod-blue"]}, {ports["prod-green"]}]
         deployers = ["sre"]
         strategy = "recreate"
         required_gates = ["lint", "unit", "security", "dependency-audit"]
@@ -240,10 +315,12 @@ def make_project(root: Path, ports: dict[str, int]) -> Path:
         "pyproject.toml": PYPROJECT,
         "src/fixture_svc/__init__.py": '"""Fixture service."""\n',
         "src/fixture_svc/cli.py": CLI,
+        "src/fixture_svc/app.py": APP,
+        "src/fixture_svc/behaviour.py": BEHAVIOUR,
         "src/fixture_svc/engine.py": ENGINE,
         "tests/test_engine.py": TEST,
         "docs/index.md": "# Fixture service\n",
-        "requirements/runtime.lock": "# no runtime dependencies\n",
+        "requirements/runtime.lock": runtime_lock(),
         "delivery.toml": policy(ports),
         ".gitignore": ".riskctl/\n",
     }

@@ -95,9 +95,12 @@ def test_failed_gate_blocks_staging(built: Built, cli: Cli) -> None:
         (("deploy", "{release}", "--env", "qa", "--as", "eng-1"), "unknown environment"),
         (("approve", "{release}", "--env", "prod"), "no acting identity"),
         (("gates", "{release}", "--only", "nope"), "unknown gate"),
+        (("promote", "staging", "--as", "qa-1"), "nothing to promote in staging"),
+        (("abort", "staging", "--as", "qa-1"), "no rollout in progress in staging"),
+        (("rollback", "--env", "staging", "--as", "qa-1"), "nothing to roll back to"),
         (
-            ("deploy", "{release}", "--env", "staging", "--as", "qa-1", "--strategy", "canary"),
-            "not available on this target",
+            ("approve", "{release}", "--env", "prod", "--as", "risk-1", "--model-change"),
+            "declares no model change",
         ),
     ],
 )

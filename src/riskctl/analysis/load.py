@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -125,4 +126,117 @@ def generate_load(
     )
 
 
-__all__ = ["MAX_RATE", "MAX_SECONDS", "LoadResult", "Sample", "generate_load"]
+class BackgroundLoad:
+    """Open-loop load in a background thread, readable while it runs, stopped on request.
+
+    ``targets`` is either the front door's URL (the answering slot comes from ``X-Served-By``)
+    or a mapping slot → URL of instances addressed directly (requests alternate between them;
+    used before a release takes traffic, e.g. blue-green pre-promotion analysis).
+    """
+
+    def __init__(
+        self,
+        targets: str | Mapping[str, str],
+        bodies: Sequence[Mapping[str, Any]],
+        *,
+        rate: float,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        seconds: float = MAX_SECONDS,
+    ) -> None:
+        urls = [targets] if isinstance(targets, str) else list(targets.values())
+        for url in urls:
+            _check_local(url)
+        if not 0 < rate <= MAX_RATE or not 0 < seconds <= MAX_SECONDS:
+            raise ValueError(f"load must be within 0 < rate <= {MAX_RATE:g}/s")
+        if not bodies or not urls:
+            raise ValueError("no request bodies or targets")
+        self.targets = targets
+        self.bodies = list(bodies)
+        self.rate = rate
+        self.seconds = seconds
+        self.headers = dict(headers or {})
+        self.timeout = timeout
+        self.result = LoadResult()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="riskctl-load", daemon=True)
+
+    def start(self) -> BackgroundLoad:
+        """Begin sending."""
+        self._thread.start()
+        return self
+
+    def snapshot(self) -> LoadResult:
+        """A copy of the samples so far."""
+        with self._lock:
+            return LoadResult(list(self.result.samples), self.result.sent)
+
+    def stop(self) -> LoadResult:
+        """Stop sending, wait for requests in flight, return every sample."""
+        self._stop.set()
+        self._thread.join(self.timeout + 5)
+        return self.snapshot()
+
+    def __enter__(self) -> BackgroundLoad:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _main(self) -> None:
+        asyncio.run(self._send())
+
+    async def _send(self) -> None:
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+        bodies = itertools.cycle(self.bodies)
+        if isinstance(self.targets, str):
+            routes: itertools.cycle[tuple[str | None, str]] = itertools.cycle(
+                [(None, self.targets)]
+            )
+        else:
+            routes = itertools.cycle(list(self.targets.items()))
+        async with httpx.AsyncClient(
+            timeout=self.timeout, limits=limits, headers=self.headers
+        ) as client:
+
+            async def one(slot: str | None, url: str, body: Mapping[str, Any]) -> None:
+                async with gate:
+                    start = time.perf_counter()
+                    try:
+                        response = await client.post(url, json=body)
+                        sample = Sample(
+                            slot or response.headers.get("x-served-by", "?"),
+                            response.status_code,
+                            time.perf_counter() - start,
+                        )
+                    except httpx.HTTPError:
+                        sample = Sample(slot or "?", 0, time.perf_counter() - start)
+                    with self._lock:
+                        self.result.samples.append(sample)
+
+            tasks = []
+            begin = time.perf_counter()
+            i = 0
+            while not self._stop.is_set() and i < self.rate * self.seconds:
+                delay = begin + i / self.rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(min(delay, 0.05))
+                    continue
+                slot, url = next(routes)
+                tasks.append(asyncio.create_task(one(slot, url, next(bodies))))
+                with self._lock:
+                    self.result.sent += 1
+                i += 1
+            await asyncio.gather(*tasks)
+
+
+__all__ = [
+    "MAX_RATE",
+    "MAX_SECONDS",
+    "BackgroundLoad",
+    "LoadResult",
+    "Sample",
+    "generate_load",
+]

@@ -24,6 +24,7 @@ from riskctl.build.sbom import make_sbom
 from riskctl.build.wheel import build_wheel
 from riskctl.changes import classify
 from riskctl.config import DeliveryConfig
+from riskctl.declarations import load_declarations
 from riskctl.errors import UsageError
 from riskctl.gitrepo import GitRepo
 from riskctl.ledger import release_from_details, release_to_details
@@ -33,6 +34,8 @@ from riskctl.signing import KeyPair, dsse_sign
 __all__ = ["LOCK_NAME", "BuildOutput", "build_release", "content_digest", "sha256_file"]
 
 LOCK_NAME = "requirements.lock"
+#: The release's declarations (riskctl.declarations), when its tree has them.
+DECLARATIONS_NAME = "release.toml"
 MANIFEST_HEADER = b"riskctl-release/v1\n"
 
 
@@ -102,10 +105,15 @@ def build_release(
         lock_src = source / config.build.lock_file
         if not lock_src.is_file():
             raise UsageError(f"locked requirements {config.build.lock_file} not found in the tree")
+        declared_src = source / config.declarations_file
+        declarations = load_declarations(declared_src)
         wheel = build_wheel(python, source, tmp / "dist", commit.epoch)
         wheel_sha = sha256_file(wheel)
         lock_sha = sha256_file(lock_src)
-        digest = content_digest([(wheel.name, wheel_sha), (LOCK_NAME, lock_sha)])
+        members = [(wheel.name, wheel_sha), (LOCK_NAME, lock_sha)]
+        if declared_src.is_file():  # covered by the digest: no widening after the build
+            members.append((DECLARATIONS_NAME, sha256_file(declared_src)))
+        digest = content_digest(members)
         release_id = "rel-" + digest.removeprefix("sha256:")[:12]
         directory = home / "releases" / release_id
         if (directory / "release.json").exists():
@@ -121,6 +129,8 @@ def build_release(
         staging.mkdir()
         shutil.copy2(wheel, staging / wheel.name)
         shutil.copy2(lock_src, staging / LOCK_NAME)
+        if declared_src.is_file():
+            shutil.copy2(declared_src, staging / DECLARATIONS_NAME)
         _archive_source(source, staging / "source.tar")
 
         base_release = prod_release.id if prod_release else None
@@ -170,6 +180,10 @@ def build_release(
             calculation_files=calc_files,
             base_release=base_release,
             wheel=wheel.name,
+            model_change_impact=declarations.model_change_impact,
+            model_change_reason=declarations.model_change_reason,
+            reversible=not declarations.irreversible,
+            irreversible_reason=declarations.irreversible_reason,
         )
         artifacts = {
             name: sha256_file(staging / name)
@@ -180,6 +194,7 @@ def build_release(
                 "provenance.intoto.json",
                 "provenance.dsse.json",
                 "source.tar",
+                *([DECLARATIONS_NAME] if declared_src.is_file() else []),
             )
         }
         record = {**release_to_details(release), "artifacts": artifacts}

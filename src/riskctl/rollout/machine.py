@@ -175,6 +175,16 @@ def _abort(state: RolloutState, reason: str) -> Transition:
     return Transition(aborted, (SetWeights(0), StopCanary(state.canary_slot)))
 
 
+def terminal_actions(state: RolloutState) -> tuple[Action, ...]:
+    """The actions that complete a terminal state (replayed when a controller died in them)."""
+    if state.phase is Phase.ABORTED:
+        return (SetWeights(0), StopCanary(state.canary_slot))
+    if state.phase is Phase.HEALTHY:
+        retire = state.stable_slot if state.stable_slot != state.canary_slot else None
+        return (SetWeights(100), Finalize(state.canary_release, state.canary_slot, retire))
+    return ()
+
+
 def decide(state: RolloutState, event: Event) -> Transition:
     """The next desired state and its actions. Terminal states ignore further events."""
     if state.terminal:
@@ -196,8 +206,12 @@ def decide(state: RolloutState, event: Event) -> Transition:
                 )
             if state.phase is Phase.PAUSED:
                 return Transition(state, (WaitForPromotion(state.message),))
-            # Resuming after a crash: redo the current step (idempotent).
-            return _step_actions(state)
+            # Resuming after a crash: make sure the canary is up and checked, then redo the
+            # current step (both idempotent).
+            redo = _step_actions(state)
+            return Transition(
+                redo.state, (StartCanary(state.canary_release, state.canary_slot), *redo.actions)
+            )
         case StepDone():
             if state.phase is not Phase.PROGRESSING:
                 return Transition(state, ())
@@ -242,4 +256,5 @@ __all__ = [
     "WaitForPromotion",
     "WaitSeconds",
     "decide",
+    "terminal_actions",
 ]

@@ -1,146 +1,329 @@
-"""The local target: each environment's instance runs from its release virtualenv under
-supervisord on this host. This module implements ``recreate`` (stop old, start new, check health,
-restore the old one on failure)."""
+"""The local target: every environment's instances on this host (SPEC §4, local target).
+
+* Front doors: one HAProxy (master-worker) with a frontend per environment on the port of its
+  ``url``, started when missing; traffic moves only through its runtime API.
+* Instances: each runs from its immutable release virtualenv under supervisord, in one of two
+  slots (``blue``/``green``) with its own port; the program name says which environment, slot
+  and release (``riskctl-ENV-SLOT-REL``), so anything else is an orphan.
+* Release commands: migrations, token creation and (for the daily-run guard) any
+  ``risk-service`` command run from a release's venv with the environment's variables.
+
+The rollout decisions are not here: :mod:`riskctl.rollout.controller` drives this through the
+:class:`~riskctl.targets.interface.Fleet` interface.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from riskctl.config import TargetSpec
-from riskctl.model import Strategy
-from riskctl.targets.interface import InstanceStatus, TargetOutcome, TargetRequest
+from riskctl._proc import run
+from riskctl.config import DeliveryConfig, TargetSpec
+from riskctl.errors import DeployFailedError
+from riskctl.router.haproxy import SLOTS, FrontDoor, HAProxyProcess, HAProxyRouter, render_config
+from riskctl.router.interface import RouterError, ServerState, ServerStats
+from riskctl.targets.interface import Readiness
 from riskctl.targets.releasedir import ensure_venv
 from riskctl.targets.supervisor import Supervisor
 
-__all__ = ["LocalTarget"]
+__all__ = ["SLOTS", "LocalTarget", "program_name"]
+
+_EMPTY_PORT = 1  # where an empty slot points (nothing listens there)
 
 
-def _program(env: str, release_id: str) -> str:
-    return f"riskctl-{env}-{release_id}"
+def program_name(env: str, slot: str, release: str) -> str:
+    """The supervisord program of one instance."""
+    return f"riskctl-{env}-{slot}-{release}"
+
+
+def _short_runtime_dir(home: Path) -> Path:
+    """HAProxy's sockets live here; AF_UNIX paths must stay under ~100 bytes."""
+    wanted = home / "haproxy"
+    if len(str(wanted / "master.sock")) <= 100:
+        return wanted
+    tag = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"riskctl-haproxy-{tag}"
 
 
 class LocalTarget:
-    """Release instances supervised by supervisord on 127.0.0.1."""
+    """Release instances supervised by supervisord on 127.0.0.1, behind HAProxy front doors."""
 
-    strategies = frozenset({Strategy.RECREATE})
-
-    def __init__(self, home: Path, spec: TargetSpec) -> None:
+    def __init__(self, home: Path, config: DeliveryConfig) -> None:
         self.home = home
-        self.spec = spec
+        self.config = config
+        self.spec: TargetSpec = config.target
         self.supervisor = Supervisor(home / "supervisor")
+        self.haproxy = HAProxyProcess(_short_runtime_dir(home))
 
-    def _programs_for(self, env: str) -> list[str]:
-        prefix = f"riskctl-{env}-"
-        return sorted(
-            {p["group"] for p in self.supervisor.programs() if p["group"].startswith(prefix)}
+    # -- infrastructure ---------------------------------------------------------------------
+
+    def doors(self) -> list[FrontDoor]:
+        """One front door per configured environment."""
+        return [FrontDoor(n, e.front_door_port) for n, e in self.config.environments.items()]
+
+    def ensure_infrastructure(self) -> list[str]:
+        """Start supervisord and HAProxy when missing (or reload HAProxy for new front doors)."""
+        said: list[str] = []
+        if self.supervisor.ensure_running():
+            said.append(f"started supervisord ({self.supervisor.socket})")
+        wanted = render_config(
+            self.doors(),
+            self.haproxy.runtime_dir,
+            check_path=self.spec.ready_path,
+            check_interval_ms=self.spec.check_interval_ms,
         )
+        current = (
+            self.haproxy.config_path.read_text() if self.haproxy.config_path.exists() else None
+        )
+        try:
+            if current != wanted:
+                self.haproxy.write_config(wanted)
+            if not self.haproxy.running():
+                self.haproxy.start()
+                doors = ", ".join(f"{d.env} {d.url}" for d in self.doors())
+                said.append(f"started HAProxy front doors ({doors})")
+            elif current != wanted:
+                self.haproxy.reload()
+                said.append("reloaded HAProxy with new front doors (runtime weights kept)")
+        except RouterError as exc:
+            raise DeployFailedError(str(exc)) from None
+        return said
 
-    def _start(
+    def infrastructure_running(self) -> bool:
+        """HAProxy answers on its admin socket."""
+        return self.haproxy.running()
+
+    def router(self) -> HAProxyRouter:
+        """The runtime API of the front doors."""
+        return HAProxyRouter(self.haproxy.api())
+
+    # -- routing ----------------------------------------------------------------------------
+
+    def route(self, env: str, occupants: Mapping[str, int], weights: Mapping[str, int]) -> None:
+        """Point each slot at its instance port and set weights (raise first, then lower).
+
+        ``occupants`` maps occupied slots to ports; the other slots go to maintenance.
+        """
+        router = self.router()
+        backend = f"be_{env}"
+        current = {s.server: s for s in router.stats(backend)}
+        for slot, port in occupants.items():
+            router.set_address(backend, slot, "127.0.0.1", port)
+            if current.get(slot) is None or current[slot].status.startswith("MAINT"):
+                router.set_state(backend, slot, ServerState.READY)
+        order = sorted(occupants, key=lambda s: -(weights.get(s, 0) - _weight_of(current, s)))
+        for slot in order:
+            router.set_weight(backend, slot, int(weights.get(slot, 0)))
+        for slot in SLOTS:
+            if slot not in occupants:
+                router.set_weight(backend, slot, 0)
+                router.set_state(backend, slot, ServerState.MAINT)
+                router.set_address(backend, slot, "127.0.0.1", _EMPTY_PORT)
+
+    def stats(self, env: str) -> list[ServerStats]:
+        """HAProxy's per-slot counters for ``env``."""
+        return self.router().stats(f"be_{env}")
+
+    def frontend_rate(self, env: str) -> float:
+        """Requests per second arriving at ``env``'s front door (over the last second)."""
+        text = self.haproxy.api().command("show stat")
+        for line in text.splitlines():
+            cells = line.split(",")
+            if len(cells) > 46 and cells[0] == f"fe_{env}" and cells[1] == "FRONTEND":
+                return float(cells[46] or 0)  # req_rate
+        return 0.0
+
+    # -- instances --------------------------------------------------------------------------
+
+    def programs(self, env: str) -> dict[str, tuple[str, str]]:
+        """program name → (slot, release) of every instance of ``env`` supervisord knows."""
+        out: dict[str, tuple[str, str]] = {}
+        for info in self.supervisor.programs():
+            name = str(info["group"])
+            for slot in SLOTS:
+                prefix = f"riskctl-{env}-{slot}-"
+                if name.startswith(prefix):
+                    out[name] = (slot, name.removeprefix(prefix))
+        return out
+
+    def start(
         self,
-        req: TargetRequest,
+        env: str,
+        slot: str,
+        *,
+        release: str,
         release_dir: Path,
-        release_id: str,
         wheel: str,
+        port: int,
         variables: Mapping[str, str],
-    ) -> str:
+    ) -> bool:
+        """Run ``release`` in ``slot`` (idempotent); return whether it was started now."""
+        name = program_name(env, slot, release)
+        for other, (other_slot, _rel) in self.programs(env).items():
+            if other_slot == slot and other != name:
+                self.supervisor.remove(other)
+        if self.supervisor.state(name) in ("RUNNING", "STARTING"):
+            return False
+        self.supervisor.remove(name)
         venv = ensure_venv(release_dir, wheel)
-        bin_dir = venv / "bin"
         command = [
-            a.replace("{port}", str(req.port)).replace("{env}", req.env)
-            for a in self.spec.service_command
+            a.replace("{port}", str(port)).replace("{env}", env) for a in self.spec.service_command
         ]
-        command[0] = str(bin_dir / command[0])
-        name = _program(req.env, release_id)
-        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", **variables}
-        self.supervisor.add(name, command, env, release_dir)
-        return name
+        command[0] = str(venv / "bin" / command[0])
+        self.supervisor.add(name, command, self._process_env(venv, variables), release_dir)
+        return True
 
-    def _healthy(self, port: int, deadline: float, name: str) -> tuple[bool, dict[str, Any]]:
+    def alive(self, env: str, slot: str, release: str) -> bool:
+        """Is the instance running (not crashed, not stopped)?"""
+        return self.supervisor.state(program_name(env, slot, release)) in ("RUNNING", "STARTING")
+
+    def wait_ready(
+        self, env: str, slot: str, *, release: str, port: int, digest: str, timeout: float
+    ) -> Readiness:
+        """Wait for readiness, then smoke-test health, readiness and the version's digest."""
+        name = program_name(env, slot, release)
         base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        last = "no answer"
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
-                if self.supervisor.state(name) in ("FATAL", "EXITED", "BACKOFF"):
-                    return False, {}
+                state = self.supervisor.state(name)
+                if state in ("FATAL", "EXITED", "BACKOFF", "STOPPED", "ABSENT"):
+                    return Readiness(False, f"{release} crashed on start ({state})", {})
                 try:
-                    if client.get(base + self.spec.health_path).status_code == 200:
-                        version = client.get(base + self.spec.version_path)
-                        info = version.json() if version.status_code == 200 else {}
-                        return True, info if isinstance(info, dict) else {}
-                except (httpx.HTTPError, ValueError):
-                    pass
-                time.sleep(0.2)
-        return False, {}
+                    ready = client.get(base + self.spec.ready_path)
+                    if ready.status_code == 200:
+                        return self._smoke(client, base, release, digest)
+                    last = f"{self.spec.ready_path} answered {ready.status_code}"
+                except httpx.HTTPError as exc:
+                    last = type(exc).__name__
+                time.sleep(0.1)
+        return Readiness(False, f"{release} was not ready within {timeout:g} s ({last})", {})
 
-    def deploy(self, request: TargetRequest) -> TargetOutcome:
-        if request.strategy not in self.strategies:  # the caller checks first; belt and braces
-            return TargetOutcome(False, f"strategy {request.strategy} is not supported here")
-        steps: list[str] = []
-        if self.supervisor.ensure_running():
-            steps.append("started supervisord")
-        for old in self._programs_for(request.env):
-            self.supervisor.remove(old)
-            steps.append(f"stopped {old}")
-        name = self._start(
-            request,
-            request.release_dir,
-            request.release.id,
-            request.release.wheel,
-            request.variables,
-        )
-        steps.append(f"started {name} on port {request.port}")
-        deadline = time.monotonic() + self.spec.start_timeout_s
-        ok, version = self._healthy(request.port, deadline, name)
-        if ok:
-            steps.append(f"{self.spec.health_path} answered 200")
-            return TargetOutcome(
-                True,
-                f"{request.release.id} is serving {request.env}",
-                tuple(steps),
-                version=version,
-            )
-        steps.append(f"{name} did not become healthy; stopped it")
-        self.supervisor.remove(name)
-        if request.previous is None or request.previous_dir is None:
-            return TargetOutcome(
-                False, f"{request.release.id} did not become healthy", tuple(steps)
-            )
-        old = self._start(
-            request,
-            request.previous_dir,
-            request.previous.id,
-            request.previous.wheel,
-            request.previous_variables,
-        )
-        restored, _ = self._healthy(request.port, time.monotonic() + self.spec.start_timeout_s, old)
-        steps.append(f"restored {request.previous.id}: {'healthy' if restored else 'NOT healthy'}")
-        return TargetOutcome(
-            False,
-            f"{request.release.id} did not become healthy; rolled back to {request.previous.id}",
-            tuple(steps),
-            rolled_back=True,
-        )
-
-    def status(self, env: str, port: int) -> InstanceStatus:
-        programs = self._programs_for(env)
-        if not programs:
-            return InstanceStatus(env, None, "absent", None)
-        name = programs[-1]
-        release = name.removeprefix(f"riskctl-{env}-")
+    def _smoke(self, client: httpx.Client, base: str, release: str, digest: str) -> Readiness:
+        health = client.get(base + self.spec.health_path)
+        if health.status_code != 200:
+            return Readiness(False, f"smoke test: {self.spec.health_path} {health.status_code}", {})
+        version = client.get(base + self.spec.version_path)
         try:
-            healthy = (
-                httpx.get(
-                    f"http://127.0.0.1:{port}{self.spec.health_path}", timeout=1.0
-                ).status_code
-                == 200
+            info: dict[str, Any] = version.json() if version.status_code == 200 else {}
+        except ValueError:
+            info = {}
+        if info.get("artifact_digest") != digest:
+            return Readiness(
+                False,
+                f"smoke test: {self.spec.version_path} reports digest "
+                f"{info.get('artifact_digest')!r}, expected {digest}",
+                info,
             )
-        except httpx.HTTPError:
-            healthy = False
-        return InstanceStatus(env, release, self.supervisor.state(name).lower(), healthy)
+        return Readiness(True, f"{release} ready; smoke tests passed", info)
+
+    def stop(self, env: str, slot: str, release: str, *, drain_s: float = 1.0) -> None:
+        """Drain the slot (weight already 0), stop the instance, park the slot (idempotent)."""
+        backend = f"be_{env}"
+        if self.haproxy.running():
+            router = self.router()
+            router.set_weight(backend, slot, 0)
+            router.set_state(backend, slot, ServerState.DRAIN)
+            deadline = time.monotonic() + drain_s
+            while time.monotonic() < deadline and _in_flight(self.haproxy, backend, slot):
+                time.sleep(0.05)
+        self.supervisor.remove(program_name(env, slot, release))
+        if self.haproxy.running():
+            router = self.router()
+            router.set_state(backend, slot, ServerState.MAINT)
+            router.set_address(backend, slot, "127.0.0.1", _EMPTY_PORT)
+
+    def remove_orphans(self, env: str, wanted: Mapping[str, str]) -> list[str]:
+        """Stop instances of ``env`` that are not ``wanted`` (slot → release)."""
+        removed = []
+        for name, (slot, release) in self.programs(env).items():
+            if wanted.get(slot) != release:
+                self.supervisor.remove(name)
+                removed.append(name)
+        return removed
+
+    # -- release commands -------------------------------------------------------------------
+
+    def _process_env(self, venv: Path, variables: Mapping[str, str]) -> dict[str, str]:
+        return {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(self.home), **variables}
+
+    def release_command(
+        self,
+        release_dir: Path,
+        wheel: str,
+        args: Sequence[str],
+        variables: Mapping[str, str],
+        *,
+        timeout: float = 600.0,
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run ``args`` (e.g. ``risk-service daily-run --date …``) from the release's venv with
+        the environment's variables; never raises for a non-zero exit."""
+        venv = ensure_venv(release_dir, wheel)
+        argv = [str(venv / "bin" / args[0]), *args[1:]]
+        return run(
+            argv,
+            cwd=release_dir,
+            env=self._process_env(venv, variables),
+            timeout=timeout,
+            check=False,
+        )
+
+    def migrate(self, release_dir: Path, wheel: str, variables: Mapping[str, str]) -> str:
+        """Apply the release's migrations to the environment's store; its output, or raise."""
+        out = self.release_command(release_dir, wheel, self.spec.db_upgrade_command, variables)
+        text = (out.stdout + out.stderr).decode(errors="replace").strip()
+        if out.returncode != 0:
+            tail = " | ".join(text.splitlines()[-2:])
+            raise DeployFailedError(f"migrations failed (exit {out.returncode}): {tail}")
+        return text.splitlines()[-1] if text else "migrations applied"
+
+    def api_token(
+        self, env: str, release_dir: Path, wheel: str, variables: Mapping[str, str]
+    ) -> str:
+        """riskctl's bearer token for ``env`` (created once in its store, kept mode 0600)."""
+        path = self.home / "envs" / env / "api-token"
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        name = f"riskctl-{env}-{int(time.time())}"
+        args = [a.replace("{name}", name) for a in self.spec.token_command]
+        out = self.release_command(release_dir, wheel, args, variables)
+        lines = out.stdout.decode(errors="replace").strip().splitlines()
+        if out.returncode != 0 or not lines:
+            detail = out.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+            raise DeployFailedError(f"cannot create riskctl's API token in {env}: {detail[0]}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(lines[-1].strip() + "\n")
+        return lines[-1].strip()
 
     def shutdown(self) -> None:
+        """Stop HAProxy, supervisord and every instance (tests, `make demo-clean`)."""
+        self.haproxy.stop()
         self.supervisor.shutdown()
+
+
+def _weight_of(current: Mapping[str, ServerStats], slot: str) -> int:
+    stats = current.get(slot)
+    return stats.weight if stats is not None else 0
+
+
+def _in_flight(process: HAProxyProcess, backend: str, slot: str) -> bool:
+    try:
+        text = process.api().command("show stat")
+    except RouterError:
+        return False
+    for line in text.splitlines():
+        cells = line.split(",")
+        if len(cells) > 4 and cells[0] == backend and cells[1] == slot:
+            return (cells[4] or "0") != "0"  # scur: current sessions
+    return False

@@ -23,7 +23,7 @@ from riskctl.rollout import (
     canary_steps,
     decide,
 )
-from riskctl.rollout.machine import StartCanary, StopCanary
+from riskctl.rollout.machine import StartCanary, StopCanary, terminal_actions
 
 OK = AnalysisDone(AnalysisPhase.SUCCESSFUL, "fine")
 
@@ -118,9 +118,9 @@ def test_manual_abort_any_time() -> None:
 
 
 def test_resume_after_crash_redoes_current_step() -> None:
-    """Start on an already-started rollout re-emits the current step's (idempotent) action."""
+    """Start on a started rollout re-checks the canary, then re-emits the current step."""
     s = decide(decide(_state(), Start()).state, StepDone()).state  # at the first analysis
-    assert decide(s, Start()).actions == (RunAnalysis(5.0),)
+    assert decide(s, Start()).actions == (StartCanary("r2", "green"), RunAnalysis(5.0))
     paused = decide(s, AnalysisDone(AnalysisPhase.INCONCLUSIVE, "thin")).state
     assert isinstance(decide(paused, Start()).actions[0], WaitForPromotion)
 
@@ -145,3 +145,16 @@ def test_state_round_trips_through_json() -> None:
     s = decide(decide(_state(), Start()).state, StepDone()).state
     again = RolloutState.from_dict(json.loads(json.dumps(s.to_dict())))
     assert again == s
+
+
+def test_terminal_actions_complete_an_interrupted_end() -> None:
+    """A controller that died inside an abort or a finalisation can replay exactly its actions."""
+    started = decide(_state(), Start()).state
+    aborted = decide(started, Abort("x")).state
+    assert terminal_actions(aborted) == (SetWeights(0), StopCanary("green"))
+    assert terminal_actions(started) == ()
+    done = started
+    for event in (StepDone(), OK, StepDone(), OK, StepDone()):
+        done = decide(done, event).state
+    assert done.phase is Phase.HEALTHY
+    assert terminal_actions(done) == (SetWeights(100), Finalize("r2", "green", "blue"))

@@ -1,0 +1,157 @@
+"""One analysis window, run for real: load, observe, decide early on failure.
+
+Observations come from HAProxy's per-slot counters (all traffic, real and synthetic) and from
+the synthetic samples (latency distributions, which HAProxy does not keep per server). When the
+traffic the canary would get in the window is below the minimum sample, synthetic load from
+the golden set fills the gap. A failure is acted on as soon as it is significant; success
+needs the whole window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from riskctl.analysis.load import BackgroundLoad, LoadResult
+from riskctl.analysis.verdict import AnalysisPolicy, Observation, Phase, Verdict, assess
+from riskctl.config import Analysis
+from riskctl.router.interface import ServerStats
+
+__all__ = ["AnalysisOutcome", "WindowProbe", "policy_of", "run_window", "synthetic_rate"]
+
+
+def policy_of(spec: Analysis) -> AnalysisPolicy:
+    """The pure analysis thresholds of a ``delivery.toml`` analysis table."""
+    return AnalysisPolicy(
+        min_samples=spec.min_samples,
+        alpha=spec.alpha,
+        max_error_rate=spec.max_error_rate,
+        max_error_increase=spec.max_error_increase,
+        max_latency_ratio=spec.max_latency_ratio,
+        max_p99_seconds=spec.max_p99_seconds,
+    )
+
+
+def synthetic_rate(spec: Analysis, canary_share: float, real_rate: float) -> float:
+    """Requests per second to add so the canary sees ``min_samples`` within the window."""
+    share = max(canary_share, 0.01)
+    needed = 1.25 * spec.min_samples / (spec.seconds * share)
+    return min(spec.max_load_rate, max(spec.probe_rate, needed - real_rate))
+
+
+@dataclass(frozen=True)
+class WindowProbe:
+    """What the window can look at (provided by the controller, backed by the target)."""
+
+    stats: Callable[[], Sequence[ServerStats]] | None  # None: instances addressed directly
+    canary_alive: Callable[[], bool]
+    abort_requested: Callable[[], str | None]
+
+
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    """A verdict, or the reason an abort was asked for while the window ran."""
+
+    verdict: Verdict | None
+    aborted: str | None
+    synthetic_rate: float
+    elapsed_s: float
+
+
+def _observe(
+    samples: LoadResult,
+    *,
+    before: Sequence[ServerStats] | None,
+    after: Sequence[ServerStats] | None,
+    canary: str,
+    stable: str,
+    crashed: bool,
+) -> Observation:
+    c = samples.for_slot(canary)
+    b = samples.for_slot(stable)
+    c_req, c_err = len(c), sum(1 for s in c if s.failed)
+    b_req, b_err = len(b), sum(1 for s in b if s.failed)
+    # Unanswered samples count against the canary (see providers.observation_from_load).
+    orphans = [s for s in samples.samples if s.slot not in (canary, stable)]
+    c_req += len(orphans)
+    c_err += sum(1 for s in orphans if s.failed)
+    if before is not None and after is not None:
+
+        def delta(slot: str) -> tuple[int, int, bool]:
+            a = next((s for s in before if s.server == slot), None)
+            z = next((s for s in after if s.server == slot), None)
+            if z is None:
+                return 0, 0, False
+            r0 = a.requests if a else 0
+            e0 = (a.responses_5xx + a.response_errors) if a else 0
+            return (
+                z.requests - r0,
+                z.responses_5xx + z.response_errors - e0,
+                z.status.startswith("DOWN"),
+            )
+
+        sc_req, sc_err, down = delta(canary)
+        sb_req, sb_err, _ = delta(stable)
+        # Counters see real and synthetic traffic; take whichever saw more.
+        if sc_req >= c_req:
+            c_req, c_err = sc_req, max(sc_err, c_err)
+        if sb_req >= b_req:
+            b_req, b_err = sb_req, max(sb_err, b_err)
+        crashed = crashed or down
+    return Observation(
+        canary_requests=c_req,
+        canary_errors=min(c_err, c_req),
+        baseline_requests=b_req,
+        baseline_errors=min(b_err, b_req),
+        canary_latencies=[s.latency for s in c if not s.failed],
+        baseline_latencies=[s.latency for s in b if not s.failed],
+        canary_crashed=crashed,
+    )
+
+
+def run_window(
+    spec: Analysis,
+    *,
+    targets: str | Mapping[str, str],
+    bodies: Sequence[Mapping[str, Any]],
+    headers: Mapping[str, str],
+    canary_slot: str,
+    stable_slot: str,
+    canary_share: float,
+    real_rate: float,
+    probe: WindowProbe,
+    seconds: float | None = None,
+) -> AnalysisOutcome:
+    """Run one window of ``seconds`` (default: the spec's) and decide."""
+    window = spec.seconds if seconds is None else seconds
+    policy = policy_of(spec)
+    rate = synthetic_rate(spec, canary_share, real_rate)
+    before = list(probe.stats()) if probe.stats else None
+    begin = time.monotonic()
+    load = BackgroundLoad(targets, bodies, rate=rate, headers=headers).start() if rate > 0 else None
+
+    def observe(final: bool) -> Verdict:
+        samples = load.snapshot() if load else LoadResult()
+        after = list(probe.stats()) if probe.stats else None
+        crashed = not probe.canary_alive()
+        obs = _observe(
+            samples, before=before, after=after, canary=canary_slot, stable=stable_slot,
+            crashed=crashed,
+        )  # fmt: skip
+        return assess(obs, policy, final=final)
+
+    try:
+        while True:
+            time.sleep(min(spec.interval_s, max(0.0, begin + window - time.monotonic())) or 0.01)
+            reason = probe.abort_requested()
+            if reason is not None:
+                return AnalysisOutcome(None, reason, rate, time.monotonic() - begin)
+            done = time.monotonic() - begin >= window
+            verdict = observe(final=done)
+            if verdict.phase is Phase.FAILED or done:
+                return AnalysisOutcome(verdict, None, rate, time.monotonic() - begin)
+    finally:
+        if load is not None:
+            load.stop()
