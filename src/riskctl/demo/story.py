@@ -1,0 +1,346 @@
+"""`riskctl demo`: v1 through dev → staging → prod, then v2 (harmless, canaried to 100 %), v3
+(VaR × 1.5, stopped by the shadow comparison), v4 (a defect that only shows under sustained
+traffic, aborted by canary analysis and rolled back), then the audit verification.
+
+The demo drives the real thing: every step is a ``riskctl`` command a person could type, run in a
+scratch clone of this repository with its own ``$RISKCTL_HOME`` and its own policy file (via
+``RISKCTL_CONFIG``) whose prod window is open while it runs — it says so. Processes it starts
+(HAProxy, supervisord and the service instances) belong to the demo's home and are stopped by
+``riskctl demo --clean`` (``make demo-clean``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.rule import Rule
+
+from riskctl.clock import ExchangeCalendar
+from riskctl.demo.deliveries import write_delivery
+from riskctl.demo.patches import DEFECT_PATCH, HARMLESS_PATCH, MODEL_CHANGE_PATCH, Patch
+from riskctl.demo.policy import demo_policy
+
+#: Where the demo keeps everything, relative to the repository root (git-ignored).
+WORKSPACE = ".riskctl-demo"
+AUTHOR = ("eng-1", "eng-1@example.com")
+
+
+class DemoError(RuntimeError):
+    """A step did not end the way the story needs."""
+
+
+@dataclass
+class Demo:
+    """State of one demo run."""
+
+    root: Path
+    console: Console = field(default_factory=Console)
+    started: float = field(default_factory=time.monotonic)
+    releases: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def work(self) -> Path:
+        """The demo's workspace."""
+        return self.root / WORKSPACE
+
+    @property
+    def repo(self) -> Path:
+        """The scratch clone the demo commits to."""
+        return self.work / "repo"
+
+    @property
+    def home(self) -> Path:
+        """The demo's $RISKCTL_HOME."""
+        return self.work / "home"
+
+    @property
+    def policy(self) -> Path:
+        """The demo's policy file."""
+        return self.work / "delivery-demo.toml"
+
+    def env(self) -> dict[str, str]:
+        """Environment of every riskctl the demo runs."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RISKCTL_", "GITHUB_"))}
+        env.update(RISKCTL_HOME=str(self.home), RISKCTL_CONFIG=str(self.policy))
+        env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '/usr/bin:/bin')}"
+        env["COLUMNS"] = "100"
+        return env
+
+    # --- narration ----------------------------------------------------------------------------
+
+    def chapter(self, title: str, text: str) -> None:
+        """A new part of the story."""
+        elapsed = time.monotonic() - self.started
+        self.console.print()
+        self.console.print(Rule(f"[bold]{title}[/]  [dim]{elapsed:5.0f} s[/]"))
+        self.console.print(text)
+
+    def say(self, text: str) -> None:
+        """A line of narration."""
+        self.console.print(f"[cyan]»[/] {text}")
+
+    # --- running ------------------------------------------------------------------------------
+
+    def riskctl(self, *args: str, expect: int = 0, capture: bool = False) -> str:
+        """Run ``riskctl ARGS`` in the scratch clone; fail the demo on an unexpected exit code."""
+        self.console.print(f"[bold green]$[/] riskctl {' '.join(args)}")
+        command = [sys.executable, "-m", "riskctl", *args]
+        if capture:
+            done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+                command, cwd=self.repo, env=self.env(), capture_output=True, text=True, check=False
+            )
+            code, output = done.returncode, done.stdout
+            if code != expect:
+                self.console.print(done.stdout + done.stderr)
+        else:
+            code = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+                command, cwd=self.repo, env=self.env(), check=False
+            ).returncode
+            output = ""
+        if code != expect:
+            raise DemoError(
+                f"`riskctl {' '.join(args)}` exited {code}, the story expected {expect}"
+            )
+        if expect:
+            self.say(f"exit code {code}, as the story expects")
+        return output
+
+    def riskctl_json(self, *args: str) -> Any:
+        """Run with ``--json`` and parse the output."""
+        return json.loads(self.riskctl(*args, "--json", capture=True))
+
+    def git(self, *args: str) -> str:
+        """Run git in the scratch clone as the demo's author."""
+        name, email = AUTHOR
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+        done = subprocess.run(  # noqa: S603
+            [_git(), *args],
+            cwd=self.repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise DemoError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def commit(self, patch: Patch) -> None:
+        """Apply a patch and commit it as eng-1."""
+        patch.apply(self.repo)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", patch.message)
+        self.say(f"eng-1 commits: [italic]{patch.message}[/]")
+
+    # --- the steps ------------------------------------------------------------------------------
+
+    def prepare(self) -> dt.date:
+        """Fresh workspace, scratch clone, demo policy; returns the business date to run."""
+        clean(self.root, quiet=True)
+        self.work.mkdir(parents=True)
+        subprocess.run(  # noqa: S603
+            [_git(), "clone", "-q", "--no-hardlinks", str(self.root), str(self.repo)],
+            check=True,
+        )
+        self.policy.write_text(demo_policy(), encoding="utf-8")
+        return _last_session(dt.datetime.now(dt.UTC).date())
+
+    def release(self, label: str) -> str:
+        """Build the current commit and run the demo's gates on it."""
+        built = self.riskctl_json("build")
+        release = str(built["release"])
+        self.releases[label] = release
+        digest, kind = str(built["digest"])[:19], built["change_class"]
+        self.say(f"{label} is [bold]{release}[/] ({digest}…, {kind} change)")
+        self.riskctl("gates", release)
+        self.riskctl("review", release, "--as", "qa-1")
+        return release
+
+    def through_staging(self, release: str, *, staging_expect: int = 0) -> None:
+        """dev (recreate) then staging (blue-green, shadow comparison)."""
+        self.riskctl("deploy", release, "--env", "dev", "--as", "eng-1")
+        self.riskctl("deploy", release, "--env", "staging", "--as", "qa-1", expect=staging_expect)
+
+    def to_prod(self, release: str, *, expect: int = 0) -> None:
+        """QA sign-off, release approval, canary deploy by the SRE."""
+        self.riskctl("approve", release, "--env", "staging", "--as", "qa-1")
+        self.riskctl("approve", release, "--env", "prod", "--as", "risk-1")
+        self.riskctl(
+            "deploy", release, "--env", "prod", "--as", "sre-1",
+            "--rollback-plan", "riskctl rollback --env prod restores the previous release",
+            expect=expect,
+        )  # fmt: skip
+
+    def risk_runs(self, business_date: dt.date) -> None:
+        """Each environment's daily run on its own data."""
+        day = business_date.isoformat()
+        delivery = write_delivery(self.work / "upstream", business_date)
+        self.say(
+            f"upstream delivers prod files: {delivery.positions.name} ({delivery.portfolios} desks,"
+            f" trader names included) and {delivery.market.name} ({delivery.sessions} sessions)"
+        )
+        anonymised = self.work / "upstream" / "positions-anonymised.csv"
+        market = str(delivery.market)
+        self.riskctl(
+            "exec", "--env", "staging", "--", "data", "anonymize", str(delivery.positions),
+            str(anonymised),
+        )  # fmt: skip
+        self.riskctl(
+            "exec", "--env", "staging", "--", "data", "load", "--positions", str(anonymised),
+            "--market", market,
+        )  # fmt: skip
+        self.riskctl(
+            "exec", "--env", "prod", "--", "data", "load", "--positions", str(delivery.positions),
+            "--market", market,
+        )  # fmt: skip
+        for env in ("dev", "staging", "prod"):
+            self.riskctl("risk-run", "--env", env, "--date", day)
+
+    def run(self) -> None:
+        """The whole story."""
+        business_date = self.prepare()
+        self.console.print(
+            Panel(
+                "risk-service delivery demo. Everything below is a real command against real "
+                "HAProxy, supervisord and service instances on 127.0.0.1.\n"
+                f"Policy: [bold]{self.policy.relative_to(self.root)}[/] (via RISKCTL_CONFIG) — "
+                "delivery.toml's rules, except that the prod change window is open all day and "
+                "the 04:00–07:00 New York risk-run freeze is lifted, so the demo runs at any "
+                "hour, and timings are compressed. delivery.toml itself keeps both.",
+                title="riskctl demo",
+            )
+        )
+        self.chapter("v1", "eng-1 writes v1; it goes through dev, staging and prod.")
+        self.commit(HARMLESS_PATCH.named("v1: first release through the pipeline", "v1"))
+        v1 = self.release("v1")
+        self.through_staging(v1)
+        self.say("eng-1 tries to approve their own release for prod:")
+        self.riskctl("approve", v1, "--env", "prod", "--as", "eng-1", expect=3)
+        self.to_prod(v1)
+        self.chapter("daily risk runs", "Each environment runs the day on its own data.")
+        self.risk_runs(business_date)
+
+        self.chapter("v2: a harmless change", "Canaried 10 % → 50 % → 100 % with analysis.")
+        self.commit(HARMLESS_PATCH.named("v2: clarify the docs", "v2"))
+        v2 = self.release("v2")
+        self.through_staging(v2)
+        self.to_prod(v2)
+        self.riskctl("status")
+
+        self.chapter(
+            "v3: VaR × 1.5",
+            "A model change nobody declared: the shadow comparison stops it in staging.",
+        )
+        self.commit(MODEL_CHANGE_PATCH)
+        v3 = self.release("v3")
+        self.through_staging(v3, staging_expect=1)
+        self.say("staging still serves v2:")
+        self.riskctl("status", "--env", "staging")
+
+        self.chapter(
+            "v4: a defect under sustained traffic",
+            "Passes dev and staging; the prod canary analysis aborts it.",
+        )
+        self.commit(DEFECT_PATCH)
+        v4 = self.release("v4")
+        self.through_staging(v4)
+        self.to_prod(v4, expect=1)
+        self.riskctl("status")
+
+        self.chapter("evidence", "The audit trail verifies; history shows every step.")
+        self.riskctl("audit", "verify")
+        self.riskctl("history")
+        elapsed = time.monotonic() - self.started
+        self.console.print(
+            Panel(
+                f"done in {elapsed:.0f} s. Front doors: dev http://127.0.0.1:18100, staging "
+                "http://127.0.0.1:18200, prod http://127.0.0.1:18300 (still running; "
+                "`make demo-clean` stops them). DORA metrics and the dashboard are not built yet.",
+                title="riskctl demo",
+            )
+        )
+
+
+def _git() -> str:
+    found = shutil.which("git")
+    if found is None:
+        raise DemoError("git is not installed")
+    return found
+
+
+def _last_session(today: dt.date) -> dt.date:
+    """The most recent NYSE session strictly before ``today``, for a complete day of data."""
+    calendar = ExchangeCalendar("XNYS")
+    day = today - dt.timedelta(days=1)
+    while not calendar.is_session(day):
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def _pids(home: Path) -> list[int]:
+    pids = []
+    for pidfile in [*home.rglob("*.pid")]:
+        try:
+            pids.append(int(pidfile.read_text().split()[0]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def clean(root: Path, *, quiet: bool = False) -> None:
+    """Stop what the demo started (HAProxy, supervisord and its programs) and remove its state."""
+    work = root / WORKSPACE
+    if not work.exists():
+        return
+    for pid in _pids(work / "home"):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            continue
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in _pids(work / "home")):
+        time.sleep(0.1)
+    shutil.rmtree(work, ignore_errors=True)
+    if not quiet:
+        print(f"stopped the demo's processes and removed {WORKSPACE}/")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def run_demo(root: Path, argv: Sequence[str] = ()) -> int:
+    """Entry point: 0 when the story ran to its end, 1 otherwise (with the failing step)."""
+    demo = Demo(root)
+    try:
+        demo.run()
+    except (DemoError, subprocess.CalledProcessError, OSError) as exc:
+        demo.console.print(f"[bold red]demo stopped:[/] {exc}")
+        return 1
+    return 0
+
+
+__all__ = ["WORKSPACE", "Demo", "DemoError", "clean", "run_demo"]
