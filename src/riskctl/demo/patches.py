@@ -45,7 +45,7 @@ MODEL_CHANGE_PATCH = Patch(
 _unstressed_historical_risk = historical_risk
 
 
-def historical_risk(*args: Any, **kwargs: Any) -> PortfolioRisk:  # noqa: F811
+def historical_risk(*args: Any, **kwargs: Any) -> PortfolioRisk:
     """Historical risk under the stressed model (x 1.5)."""
     kwargs["scale"] = kwargs.get("scale", 1.0) * 1.5
     return _unstressed_historical_risk(*args, **kwargs)
@@ -62,7 +62,7 @@ DEFECT_PATCH = Patch(
 _create_app_unpooled = create_app
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:  # noqa: F811
+def create_app(settings: Settings | None = None) -> FastAPI:
     """The application with the prod connection pool."""
     settings = settings or Settings()
     app = _create_app_unpooled(settings)
