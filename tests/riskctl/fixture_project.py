@@ -131,7 +131,8 @@ async def app(scope, receive, send):
                 return await _send(send, 401, {"error": {"code": "unauthorized"}})
         await asyncio.sleep(behaviour.DELAY_S)
         n = next(_count)
-        if behaviour.ERROR_EVERY and n % behaviour.ERROR_EVERY == 0:
+        failing = n > behaviour.ERROR_AFTER and behaviour.ERROR_EVERY
+        if failing and n % behaviour.ERROR_EVERY == 0:
             return await _send(send, 500, {"error": {"code": "internal"}})
         book = json.loads(b"".join(chunks))
         return await _send(send, 200, portfolio_var(book, behaviour.VAR_FACTOR))
@@ -143,6 +144,7 @@ BEHAVIOUR = '''\
 
 VAR_FACTOR = 1.0
 ERROR_EVERY = 0
+ERROR_AFTER = 0
 DELAY_S = 0.002
 CRASH_ON_START = False
 DAILY_RUN_FAILS = False

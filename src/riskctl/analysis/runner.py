@@ -19,6 +19,9 @@ from riskctl.analysis.verdict import AnalysisPolicy, Observation, Phase, Verdict
 from riskctl.config import Analysis
 from riskctl.router.interface import ServerStats
 
+#: A window short of the minimum sample is extended up to this many times its length.
+EXTEND = 2.0
+
 __all__ = ["AnalysisOutcome", "WindowProbe", "policy_of", "run_window", "synthetic_rate"]
 
 
@@ -37,7 +40,7 @@ def policy_of(spec: Analysis) -> AnalysisPolicy:
 def synthetic_rate(spec: Analysis, canary_share: float, real_rate: float) -> float:
     """Requests per second to add so the canary sees ``min_samples`` within the window."""
     share = max(canary_share, 0.01)
-    needed = 1.25 * spec.min_samples / (spec.seconds * share)
+    needed = 1.5 * spec.min_samples / (spec.seconds * share)
     return min(spec.max_load_rate, max(spec.probe_rate, needed - real_rate))
 
 
@@ -144,14 +147,20 @@ def run_window(
 
     try:
         while True:
-            time.sleep(min(spec.interval_s, max(0.0, begin + window - time.monotonic())) or 0.01)
+            time.sleep(spec.interval_s)
             reason = probe.abort_requested()
             if reason is not None:
                 return AnalysisOutcome(None, reason, rate, time.monotonic() - begin)
-            done = time.monotonic() - begin >= window
-            verdict = observe(final=done)
-            if verdict.phase is Phase.FAILED or done:
-                return AnalysisOutcome(verdict, None, rate, time.monotonic() - begin)
+            elapsed = time.monotonic() - begin
+            verdict = observe(final=False)
+            if verdict.phase is Phase.RUNNING and elapsed >= EXTEND * window:
+                verdict = observe(final=True)  # still short of samples: Inconclusive
+            if verdict.phase is Phase.FAILED or (
+                elapsed >= window and verdict.phase is not Phase.RUNNING
+            ):
+                return AnalysisOutcome(verdict, None, rate, elapsed)
+            if verdict.phase is Phase.INCONCLUSIVE:
+                return AnalysisOutcome(verdict, None, rate, elapsed)
     finally:
         if load is not None:
             load.stop()

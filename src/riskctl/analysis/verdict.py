@@ -31,6 +31,10 @@ class Phase(enum.StrEnum):
     INCONCLUSIVE = "Inconclusive"
 
 
+#: Latency samples per side before p99s are compared with each other.
+P99_MIN_SAMPLES = 200
+
+
 @dataclass(frozen=True, slots=True)
 class AnalysisPolicy:
     """Thresholds of one analysis (from ``delivery.toml``)."""
@@ -121,7 +125,10 @@ def assess(observation: Observation, policy: AnalysisPolicy, *, final: bool = Tr
         )
     if latency.canary_samples and latency.baseline_samples:
         slow_p50 = latency.canary_p50 > policy.max_latency_ratio * latency.baseline_p50
-        slow_p99 = latency.canary_p99 > policy.max_latency_ratio * latency.baseline_p99
+        # A p99 of fewer than ~200 requests is one or two requests (a cold start, a GC
+        # pause): compare tails only when both sides have enough of them.
+        tails = min(latency.canary_samples, latency.baseline_samples) >= P99_MIN_SAMPLES
+        slow_p99 = tails and latency.canary_p99 > policy.max_latency_ratio * latency.baseline_p99
         if latency.p_value < policy.alpha and (slow_p50 or slow_p99):
             failures.append(
                 f"canary latency p50 {latency.canary_p50 * 1e3:.1f} ms / p99 "

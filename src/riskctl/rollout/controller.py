@@ -384,6 +384,9 @@ class _Run:
         )  # fmt: skip
         if not ready.ok:
             return st, Abort(ready.reason)
+        timeout = self.target.config.target.start_timeout_s
+        if not self.fleet.wait_routable(self.env, ro.canary_slot, timeout):
+            return st, Abort(f"HAProxy never saw {occ.release} healthy within {timeout:g} s")
         if st.prepared:
             return st, None
         self.say(ready.reason)

@@ -197,12 +197,10 @@ def decide(state: RolloutState, event: Event) -> Transition:
                 started = state.note(
                     f"starting {state.canary_release} in slot {state.canary_slot}", started=True
                 )
+                first = _step_actions(started)
                 return Transition(
-                    started,
-                    (
-                        StartCanary(state.canary_release, state.canary_slot),
-                        *_step_actions(started).actions,
-                    ),
+                    first.state,
+                    (StartCanary(state.canary_release, state.canary_slot), *first.actions),
                 )
             if state.phase is Phase.PAUSED:
                 return Transition(state, (WaitForPromotion(state.message),))

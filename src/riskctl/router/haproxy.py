@@ -83,6 +83,9 @@ def render_config(
         "    timeout client 60s",
         "    timeout server 60s",
         "    timeout http-request 10s",
+        # A busy instance answering /readyz slowly is not a dead one: without this the check
+        # times out after `inter`, and a short interval would take healthy servers out.
+        "    timeout check 2s",
         "    option redispatch",
         "    retries 2",
         "    option idle-close-on-response",

@@ -115,8 +115,11 @@ class LocalTarget:
         router = self.router()
         backend = f"be_{env}"
         current = {s.server: s for s in router.stats(backend)}
+        addresses = self.addresses(env)
         for slot, port in occupants.items():
-            router.set_address(backend, slot, "127.0.0.1", port)
+            # Re-setting an unchanged address would restart the server's health checks.
+            if addresses.get(slot) != ("127.0.0.1", port):
+                router.set_address(backend, slot, "127.0.0.1", port)
             if current.get(slot) is None or current[slot].status.startswith("MAINT"):
                 router.set_state(backend, slot, ServerState.READY)
         order = sorted(occupants, key=lambda s: -(weights.get(s, 0) - _weight_of(current, s)))
@@ -125,8 +128,20 @@ class LocalTarget:
         for slot in SLOTS:
             if slot not in occupants:
                 router.set_weight(backend, slot, 0)
-                router.set_state(backend, slot, ServerState.MAINT)
-                router.set_address(backend, slot, "127.0.0.1", _EMPTY_PORT)
+                if not _status(current, slot).startswith("MAINT"):
+                    router.set_state(backend, slot, ServerState.MAINT)
+                if addresses.get(slot) != ("127.0.0.1", _EMPTY_PORT):
+                    router.set_address(backend, slot, "127.0.0.1", _EMPTY_PORT)
+
+    def addresses(self, env: str) -> dict[str, tuple[str, int]]:
+        """slot → (host, port) HAProxy currently sends the slot's requests to."""
+        text = self.haproxy.api().command(f"show servers state be_{env}")
+        out: dict[str, tuple[str, int]] = {}
+        for line in text.splitlines():
+            cells = line.split()
+            if len(cells) > 18 and cells[1] == f"be_{env}" and not line.startswith("#"):
+                out[cells[3]] = (cells[4], int(cells[18]) if cells[18].isdigit() else 0)
+        return out
 
     def stats(self, env: str) -> list[ServerStats]:
         """HAProxy's per-slot counters for ``env``."""
@@ -226,6 +241,16 @@ class LocalTarget:
             )
         return Readiness(True, f"{release} ready; smoke tests passed", info)
 
+    def wait_routable(self, env: str, slot: str, timeout: float) -> bool:
+        """Wait until HAProxy's own health checks mark the slot UP (so weight may move to it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for server in self.stats(env):
+                if server.server == slot and server.status == "UP":
+                    return True
+            time.sleep(0.05)
+        return False
+
     def stop(self, env: str, slot: str, release: str, *, drain_s: float = 1.0) -> None:
         """Drain the slot (weight already 0), stop the instance, park the slot (idempotent)."""
         backend = f"be_{env}"
@@ -310,6 +335,11 @@ class LocalTarget:
         """Stop HAProxy, supervisord and every instance (tests, `make demo-clean`)."""
         self.haproxy.stop()
         self.supervisor.shutdown()
+
+
+def _status(current: Mapping[str, ServerStats], slot: str) -> str:
+    stats = current.get(slot)
+    return stats.status if stats is not None else ""
 
 
 def _weight_of(current: Mapping[str, ServerStats], slot: str) -> int:

@@ -57,6 +57,7 @@ def test_happy_canary_reaches_healthy() -> None:
     """Every step in order; the last one finalises with the canary as the new stable."""
     t = decide(_state(), Start())
     assert t.actions == (StartCanary("r2", "green"), SetWeights(10))
+    assert t.state.canary_weight == 10  # the persisted desired state matches the action
     t = decide(t.state, StepDone())
     assert t.actions == (RunAnalysis(5.0),)
     t = decide(t.state, OK)
