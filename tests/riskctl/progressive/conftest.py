@@ -183,7 +183,8 @@ class Env:
 
     def state(self, env: str) -> dict[str, Any]:
         path = self.cli.home / "envs" / env / "state.json"
-        return json.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
 
     def target(self) -> RolloutTarget:
         config = load_config(self.fleet.policy).config

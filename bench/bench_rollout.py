@@ -1,0 +1,175 @@
+"""Rollout benchmark: abort latency, defect-to-rollback time, failed requests under load.
+
+Builds the test suite's fixture service (a tiny uvicorn app with the service's contract) into
+releases, then drives real HAProxy, supervisord and riskctl:
+
+* abort decision → 0 % canary traffic (target ≤ 1 s),
+* defect onset (canary first gets weight) → completed rollback, with the *default* analysis
+  settings of ``delivery.toml`` (target ≤ 15 s; Flagger's default interval × threshold is 60 s),
+* failed requests during a blue-green switch and a canary abort at 100 requests/s (target 0).
+
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.riskctl.conftest import distinct_ports  # noqa: E402
+from tests.riskctl.fixture_project import commit_all, make_project  # noqa: E402
+from tests.riskctl.progressive.conftest import (  # noqa: E402
+    BASE_BEHAVIOUR,
+    progressive_policy,
+)
+
+from riskctl.analysis.load import BackgroundLoad  # noqa: E402
+from riskctl.config import load_config  # noqa: E402
+from riskctl.rollout.controller import RolloutTarget  # noqa: E402
+from riskctl.shadow.golden import generate_golden_set  # noqa: E402
+from riskctl.targets.local import LocalTarget  # noqa: E402
+
+BODY = {"positions": {"A": 1.0e6}, "returns": {"A": [0.01, -0.02, 0.015, -0.03]}}
+AUTH = {"Authorization": "Bearer bench"}
+
+
+def riskctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "riskctl", *args],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def build(repo: Path, env: dict[str, str], behaviour: dict[str, str]) -> str:
+    text = BASE_BEHAVIOUR
+    for key, value in behaviour.items():
+        text = text.replace(f"{key} = ", f"{key} = {value}  # ", 1)
+    (repo / "src" / "fixture_svc" / "behaviour.py").write_text(text, encoding="utf-8")
+    commit_all(repo, f"bench {behaviour}")
+    out = riskctl(env, "build", "--json")
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    return str(json.loads(out.stdout)["release"])
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:
+        base = Path(tmp)
+        names = [f"{e}{s}" for e in ("dev", "staging", "prod") for s in ("", "-blue", "-green")]
+        ports = distinct_ports(names)
+        repo = make_project(base / "repo", ports)
+        (base / "golden-set.json").write_text(
+            json.dumps(generate_golden_set(n_symbols=6, n_days=120, n_portfolios=3))
+        )
+        # Default analysis settings for prod (what delivery.toml ships), compressed elsewhere.
+        text = progressive_policy(ports, manual_pause=True)
+        prod_at = text.index("[environments.prod.analysis]")
+        defaults = text[:prod_at] + "[environments.prod.analysis]\nmanual_pause_after = []\n"
+        paused = base / "paused.toml"
+        paused.write_text(text)
+        policy = base / "policy.toml"
+        policy.write_text(defaults)
+        env = {
+            **os.environ,
+            "RISKCTL_HOME": str(base / "home"),
+            "RISKCTL_CONFIG": str(policy),
+            "RISKCTL_NOW": "2026-03-02T15:00:00Z",
+        }
+        env.pop("RISKCTL_ACTOR", None)
+        os.chdir(repo)
+        v1 = build(repo, env, {})
+        v2 = build(repo, env, {"DAILY_RUN_FAILS": "False"})
+        bad = build(repo, env, {"ERROR_EVERY": "4", "ERROR_AFTER": "40"})
+        target = RolloutTarget(base / "home", load_config(policy).config).fleet
+        try:
+            run_bench(env, target, paused, (v1, v2, bad), ports)
+        finally:
+            target.shutdown()
+
+
+def run_bench(
+    env: dict[str, str],
+    target: LocalTarget,
+    paused: Path,
+    releases: tuple[str, str, str],
+    ports: dict[str, int],
+) -> None:
+    v1, v2, bad = releases
+    staging = f"http://127.0.0.1:{ports['staging']}/v1/portfolio/var"
+    prod = f"http://127.0.0.1:{ports['prod']}/v1/portfolio/var"
+    riskctl(env, "deploy", v1, "--env", "staging", "--as", "qa-1")
+    with BackgroundLoad(staging, [BODY], rate=100, headers=AUTH) as load:
+        start = time.monotonic()
+        riskctl(env, "deploy", v2, "--env", "staging", "--as", "qa-1")
+        switch_s = time.monotonic() - start
+    switch = load.stop()
+
+    penv = {**env, "RISKCTL_CONFIG": str(paused)}
+    riskctl(penv, "deploy", v1, "--env", "prod", "--as", "sre-1")
+    with BackgroundLoad(prod, [BODY], rate=100, headers=AUTH) as load:
+        riskctl(penv, "deploy", v2, "--env", "prod", "--as", "sre-1")  # pauses at 10 %
+        time.sleep(1.0)
+        seen: dict[str, float] = {}
+
+        def watch() -> None:
+            while "zero" not in seen:
+                weights = {s.server: s.weight for s in target.stats("prod")}
+                if weights.get("green", 0) == 0:
+                    seen["zero"] = time.monotonic()
+                time.sleep(0.002)
+
+        watcher = threading.Thread(target=watch)
+        seen["decision"] = time.monotonic()
+        watcher.start()
+        riskctl(penv, "abort", "prod", "--as", "sre-1", "--reason", "bench")
+        watcher.join(10)
+        time.sleep(0.5)
+    abort = load.stop()
+    abort_to_zero = seen.get("zero", float("nan")) - seen["decision"]
+
+    onset: dict[str, float] = {}
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "riskctl", "deploy", bad, "--env", "prod", "--as", "sre-1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    while proc.poll() is None:
+        if "t" not in onset and any(
+            s.server == "green" and s.weight > 0 for s in target.stats("prod")
+        ):
+            onset["t"] = time.monotonic()
+        time.sleep(0.01)
+    done = time.monotonic()
+    to_rollback = done - onset["t"] if "t" in onset else float("nan")
+
+    failed_switch = sum(1 for s in switch.samples if s.failed)
+    failed_abort = sum(1 for s in abort.samples if s.failed)
+    print("rollout benchmark (fixture service under uvicorn, real HAProxy + supervisord)")
+    print(
+        f"  `riskctl abort` invoked -> 0 % canary  : {abort_to_zero * 1e3:8.1f} ms "
+        "(target <= 1000; includes starting the riskctl process)"
+    )
+    print(
+        f"  defect onset -> rollback complete     : {to_rollback:8.2f} s  "
+        f"(target <= 15, default analysis settings; deploy exit {proc.returncode})"
+    )
+    print(
+        f"  blue-green switch ({switch_s:.1f} s)          : {failed_switch:5d} failed of "
+        f"{switch.sent} requests at 100/s (target 0)"
+    )
+    print(
+        f"  canary abort under load               : {failed_abort:5d} failed of "
+        f"{abort.sent} requests at 100/s (target 0)"
+    )
+
+
+if __name__ == "__main__":
+    main()
