@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements/dev.lock
 ENGINE_FILES := src/risk_service/engine/*,src/risk_service/var_calculator.py
 
-.PHONY: help setup lock lint format typecheck test test-fast bench demo clean
+.PHONY: help setup lock lint format typecheck test test-fast bench demo demo-clean clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,8 +64,11 @@ test-fast: $(STAMP) ## unit tests only, no coverage
 bench: setup ## benchmarks: prints figures and ratios against baselines measured in the same run
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python "$$b"; done
 
-demo: setup ## the whole story end to end (filled in by the delivery issues)
-	@echo "riskctl demo is not built yet: see the open delivery issues." >&2; exit 2
+demo: setup ## the whole story end to end: v1 to prod, v2 canaried, v3 and v4 stopped (riskctl demo)
+	$(BIN)/riskctl demo
+
+demo-clean: $(STAMP) ## stop what the demo started and remove its state
+	$(BIN)/riskctl demo --clean
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.* coverage.xml .hypothesis

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from riskctl.audit.postgres import PostgresAuditStore
-from riskctl.errors import RiskctlError, UsageError
+from riskctl.errors import PolicyRefusedError, RiskctlError, UsageError
 from riskctl.model import Strategy
 from riskctl.service import Session, open_session, open_store
 
@@ -411,3 +411,105 @@ def audit_init(
         {"initialised": True, "app_role": app_role},
         f"audit tables ready; {app_role or 'no role'} may only SELECT and INSERT",
     )
+
+
+@app.command(
+    "exec",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def exec_command(
+    ctx: typer.Context,
+    env: EnvOpt,
+    actor: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run `risk-service ARGS` from the release serving ENV, with ENV's store and settings.
+
+    Example: riskctl exec --env prod -- data load --positions p.csv --market m.csv
+    """
+    from riskctl.envops import exec_service  # noqa: PLC0415 - keeps the CLI's start light
+
+    code = 0
+    session: Session | None = None
+    try:
+        session = open_session(config_path=config, actor=actor)
+        code = exec_service(session, env, list(ctx.args))
+    except RiskctlError as exc:
+        _fail(False, exc, exc.exit_code)
+    finally:
+        if session is not None:
+            session.close()
+    raise typer.Exit(code)
+
+
+@app.command("risk-run")
+def risk_run_command(
+    env: EnvOpt,
+    date: Annotated[str, typer.Option("--date", help="Business date, YYYY-MM-DD.")],
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The daily risk run of ENV with its stable release; falls back to the last good release.
+
+    Exit 0 when the numbers arrived (also after a fallback, which alerts and is recorded),
+    1 when no release produced them, 3 when the date is not an NYSE session.
+    """
+    import datetime as dt  # noqa: PLC0415
+
+    from riskctl.envops import RiskRunFailedError, risk_run  # noqa: PLC0415
+    from riskctl.riskrun import Outcome  # noqa: PLC0415
+
+    try:
+        dt.date.fromisoformat(date)
+    except ValueError:
+        _fail(as_json, UsageError(f"--date must be YYYY-MM-DD, got {date!r}"), 2)
+
+    def body(s: Session) -> tuple[Any, str]:
+        result = risk_run(s, env, date)
+        payload = {
+            "env": env,
+            "date": date,
+            "outcome": result.outcome.value,
+            "producer": result.producer,
+            "attempts": [
+                {"release": a.release, "exit_code": a.exit_code, "seconds": round(a.seconds, 2)}
+                for a in result.attempts
+            ],
+        }
+        lines = [f"risk run {env} {date}: {result.outcome.value}"]
+        lines += [
+            f"  - {a.release}: exit {a.exit_code} in {a.seconds:.1f} s"
+            + (f" ({a.output.splitlines()[-1]})" if a.exit_code and a.output else "")
+            for a in result.attempts
+        ]
+        if result.outcome is Outcome.FELL_BACK:
+            lines.append(f"  numbers produced by the last good release {result.producer}; alerted")
+        if result.outcome is Outcome.REFUSED:
+            raise PolicyRefusedError(f"{date} is not an NYSE session: no risk run", ())
+        if result.outcome is Outcome.FAILED:
+            raise RiskRunFailedError("\n".join(lines), payload)
+        return payload, "\n".join(lines)
+
+    _run(as_json, config, actor, body)
+
+
+@app.command()
+def demo(
+    clean: Annotated[
+        bool, typer.Option("--clean", help="Stop what the demo started and remove its state.")
+    ] = False,
+) -> None:
+    """The whole story end to end on embedded defaults (SPEC §7): v1 to prod, v2 canaried,
+    v3 stopped by the shadow comparison, v4 rolled back by canary analysis."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from riskctl.demo import story  # noqa: PLC0415
+
+    root = Path.cwd()
+    if not (root / "delivery.toml").exists() or not (root / ".git").exists():
+        _fail(False, UsageError("run riskctl demo from the repository root"), 2)
+    if clean:
+        story.clean(root)
+        return
+    raise typer.Exit(story.run_demo(root))

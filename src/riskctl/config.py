@@ -270,6 +270,23 @@ class TargetSpec(_Model):
     check_interval_ms: int = Field(default=1000, ge=100)
 
 
+class Channel(_Model):
+    """A notification channel. Its URL (a secret) is read from the environment variable
+    ``url_env`` at send time, never from this file; ``secret_env`` signs generic webhooks."""
+
+    kind: Literal["slack", "webhook"]
+    url_env: str
+    secret_env: str | None = None
+    events: tuple[str, ...] = ()  # empty: every event
+
+
+class Notifications(_Model):
+    """Where people are told about deploys, approvals needed and risk runs (SPEC §4)."""
+
+    channels: tuple[Channel, ...] = ()
+    attempts: int = Field(default=3, ge=1, le=10)
+
+
 class DeliveryConfig(_Model):
     """The whole policy file."""
 
@@ -284,6 +301,7 @@ class DeliveryConfig(_Model):
     target: TargetSpec = TargetSpec()
     declarations_file: str = "delivery/release.toml"
     clock_override: bool = False
+    notifications: Notifications = Notifications()
 
     @model_validator(mode="after")
     def _consistent(self) -> DeliveryConfig:

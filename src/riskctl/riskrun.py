@@ -96,10 +96,10 @@ def last_good_release(entries: Iterable[Mapping[str, Any]], env: str) -> str | N
     """The release of the most recent successful risk run in ``env`` (audit entry bodies)."""
     good = None
     for body in entries:
-        if body.get("kind") != RISK_RUN_KIND:
+        if body.get("action") != RISK_RUN_KIND or body.get("env") != env:
             continue
         details = body.get("details") or {}
-        if details.get("env") == env and details.get("succeeded"):
+        if details.get("succeeded"):
             good = details.get("release")
     return good if isinstance(good, str) else None
 

@@ -64,10 +64,10 @@ def test_both_failing_is_a_failure() -> None:
 def test_last_good_release_from_audit_bodies() -> None:
     """The most recent successful run in that environment wins; others are ignored."""
     bodies = [
-        {"kind": "risk-run", "details": {"env": "prod", "release": "r1", "succeeded": True}},
-        {"kind": "deploy", "details": {"env": "prod", "release": "r2"}},
-        {"kind": "risk-run", "details": {"env": "prod", "release": "r2", "succeeded": False}},
-        {"kind": "risk-run", "details": {"env": "dev", "release": "r9", "succeeded": True}},
+        {"action": "risk-run", "env": "prod", "details": {"release": "r1", "succeeded": True}},
+        {"action": "deploy", "env": "prod", "details": {"release": "r2"}},
+        {"action": "risk-run", "env": "prod", "details": {"release": "r2", "succeeded": False}},
+        {"action": "risk-run", "env": "dev", "details": {"release": "r9", "succeeded": True}},
     ]
     assert last_good_release(bodies, "prod") == "r1"
     assert last_good_release(bodies, "staging") is None

@@ -1,0 +1,147 @@
+"""Operating an environment's stable release from outside: its CLI, and the guarded daily run.
+
+``riskctl exec --env ENV -- ARGS`` runs ``risk-service ARGS`` from the release that serves ENV,
+with ENV's configuration (its store, its environment name) — how upstream deliveries are loaded
+into prod, and anonymised into staging. ``riskctl risk-run --env ENV --date D`` is the scheduled
+morning run with the fallback guard (:mod:`riskctl.riskrun`). Both treat the service as a black
+box: a release directory and its command line.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from riskctl.errors import RiskctlError, UsageError
+from riskctl.model import Release
+from riskctl.notify import Delivery, Dispatcher, Event, Notification
+from riskctl.notify.channels import build_channels
+from riskctl.riskrun import (
+    RISK_RUN_KIND,
+    Attempt,
+    GuardResult,
+    Outcome,
+    guard,
+    last_good_release,
+    run_with_release,
+)
+from riskctl.service import Session, service_variables
+from riskctl.targets.releasedir import ensure_venv
+
+
+class RiskRunFailedError(RiskctlError):
+    """No release produced the day's numbers."""
+
+
+def notify(session: Session, notification: Notification) -> None:
+    """Send to the configured channels (bounded wait) and record each delivery's outcome."""
+    channels = build_channels(session.config.notifications.channels, os.environ)
+    if not channels:
+        return
+
+    def record(delivery: Delivery) -> None:
+        session.record(
+            "notification",
+            env=notification.env,
+            details={
+                "event": delivery.event,
+                "channel": delivery.channel,
+                "delivered": delivery.delivered,
+                "attempts": delivery.attempts,
+                "error": delivery.error,
+            },
+        )
+
+    dispatcher = Dispatcher(channels, record=record, attempts=session.config.notifications.attempts)
+    dispatcher.notify(notification)
+    dispatcher.flush(10)
+
+
+def stable_release(session: Session, env: str) -> Release:
+    """The release serving ``env`` now, or a usage error saying nothing is deployed there."""
+    session.config.environment(env)  # validates the name
+    ledger = session.ledger()
+    current = ledger.current.get(env)
+    if current is None:
+        raise UsageError(f"nothing is deployed to {env} yet: deploy a release first")
+    return ledger.release(current)
+
+
+def _venv(session: Session, release: Release) -> Path:
+    return ensure_venv(session.home / "releases" / release.id, release.wheel)
+
+
+def exec_service(session: Session, env: str, args: Sequence[str]) -> int:
+    """Run the stable release's ``risk-service ARGS`` with ``env``'s configuration (exit code)."""
+    if not args:
+        raise UsageError("give the risk-service arguments after --, e.g. -- data load --help")
+    release = stable_release(session, env)
+    venv = _venv(session, release)
+    variables = service_variables(session, env, release)
+    command = [str(venv / "bin" / "risk-service"), *args]
+    done = subprocess.run(  # noqa: S603 - the release's own CLI
+        command,
+        env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8", **variables},
+        check=False,
+    )
+    session.record(
+        "exec",
+        release=release.digest,
+        env=env,
+        details={"release": release.id, "args": list(args), "exit_code": done.returncode},
+    )
+    return done.returncode
+
+
+def risk_run(session: Session, env: str, business_date: str) -> GuardResult:
+    """The guarded daily run of ``env`` for ``business_date`` (every attempt recorded)."""
+    stable = stable_release(session, env)
+    last_good = last_good_release(session.audit.bodies(), env)
+    ledger = session.ledger()
+
+    def run(release_id: str) -> Attempt:
+        release = ledger.release(release_id)
+        variables = service_variables(session, env, release)
+        attempt = run_with_release(
+            _venv(session, release), release.id, business_date, env, variables
+        )
+        session.record(
+            RISK_RUN_KIND,
+            release=release.digest,
+            env=env,
+            details={
+                "release": release.id,
+                "date": business_date,
+                "succeeded": attempt.succeeded,
+                "exit_code": attempt.exit_code,
+                "seconds": round(attempt.seconds, 3),
+                "output": attempt.output,
+            },
+        )
+        return attempt
+
+    result = guard(stable.id, last_good, run)
+    if result.outcome in (Outcome.FELL_BACK, Outcome.FAILED):
+        event = (
+            Event.RISK_RUN_FALLBACK
+            if result.outcome is Outcome.FELL_BACK
+            else Event.RISK_RUN_FAILED
+        )
+        summary = f"{stable.id} failed the {business_date} run; " + (
+            f"re-ran with last good {result.producer}"
+            if result.producer
+            else "no release produced it"
+        )
+        session.record(
+            f"risk-run-{result.outcome.value}",
+            release=stable.digest,
+            env=env,
+            details={"date": business_date, "summary": summary, "producer": result.producer},
+        )
+        notify(session, Notification(event, env, summary, release=stable.id))
+    return result
+
+
+__all__ = ["RiskRunFailedError", "exec_service", "risk_run", "stable_release"]
