@@ -13,7 +13,7 @@ import pytest
 
 from risk_service import engine
 from risk_service.auth import Scope, create_token, revoke_token
-from risk_service.marketdata.synthetic import universe
+from risk_service.marketdata.synthetic import SyntheticSource, SyntheticSpec, universe
 from risk_service.store import database
 
 from .conftest import SPEC, LiveServer, migrated, settings_for
@@ -68,6 +68,20 @@ def test_readyz_is_503_until_migrated_and_loaded(sqlite_url: str) -> None:
         r = c.get("/readyz")
         assert r.status_code == 503
         assert r.json()["checks"] == {"store": True, "schema": True, "market_data": False}
+
+
+def test_readyz_stays_ready_when_a_newer_release_migrated(sqlite_url: str) -> None:
+    """A store migrated past this release's head by a newer release (a canary) stays ready."""
+    store = migrated(sqlite_url).engine
+    SyntheticSource(
+        SyntheticSpec(instruments=5, portfolios=2, min_positions=2, max_positions=4)
+    ).ensure(database.session_factory(store), dt.date(2026, 11, 25), 30)
+    with store.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'v9999_newer'")
+    with LiveServer(settings_for(sqlite_url)) as server, server.client() as c:
+        r = c.get("/readyz")
+    assert r.status_code == 200, r.json()
+    assert "ahead of this release" in r.json()["detail"]["schema"]
 
 
 def test_readyz_is_503_when_the_store_is_unreachable() -> None:

@@ -6,6 +6,7 @@ The Alembic environment ships inside the package (``risk_service.migrations``), 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,6 +85,7 @@ def downgrade(engine: Engine, revision: str) -> None:
         raise StoreError(f"migration failed: {_first_line(exc)}") from exc
 
 
+@functools.cache
 def head_revision() -> str:
     """The newest migration shipped with this release."""
     script = ScriptDirectory.from_config(alembic_config(create_engine("sqlite://")))
@@ -95,6 +97,31 @@ def current_revision(engine: Engine) -> str | None:
     """The store's migration revision (``None`` if never migrated)."""
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every migration revision this release ships."""
+    script = ScriptDirectory.from_config(alembic_config(create_engine("sqlite://")))
+    return frozenset(rev.revision for rev in script.walk_revisions())
+
+
+def schema_compatible(engine: Engine) -> tuple[bool, str]:
+    """Whether this release can serve from the store's schema, and why (not).
+
+    At this release's head: yes. At a revision this release does not know: a newer release has
+    migrated the shared store (a canary, SPEC §4) — migrations are expand-then-contract, so the
+    older release keeps working and stays ready. Behind head, or never migrated: no.
+    """
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return True, f"at head {head}"
+    if current is None:
+        return False, f"no revision, head is {head}"
+    if current not in known_revisions():
+        return True, f"at {current}, ahead of this release's head {head} (a newer release)"
+    return False, f"at {current}, head is {head}"
 
 
 def schema_at_head(engine: Engine) -> bool:
