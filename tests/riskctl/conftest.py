@@ -24,6 +24,24 @@ from tests.riskctl.fixture_project import make_project
 # A Monday in winter (EST), 10:00 New York: inside the prod window, outside the freeze.
 OPEN_NOW = "2026-03-02T15:00:00Z"
 
+#: The caller's riskctl settings must never leak into a test (e.g. when the suite runs as a gate
+#: of a release that `riskctl demo` is building, with the demo's RISKCTL_CONFIG set).
+_CALLER_SETTINGS = (
+    "RISKCTL_CONFIG",
+    "RISKCTL_HOME",
+    "RISKCTL_ACTOR",
+    "RISKCTL_DATABASE_URL",
+    "RISKCTL_NOW",
+    "GITHUB_ACTOR",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_from_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts without the caller's RISKCTL_* / GITHUB_ACTOR settings."""
+    for key in _CALLER_SETTINGS:
+        monkeypatch.delenv(key, raising=False)
+
 
 @dataclass
 class Result:
