@@ -420,6 +420,14 @@ def audit_init(
 def exec_command(
     ctx: typer.Context,
     env: EnvOpt,
+    release: Annotated[
+        str | None,
+        typer.Option(
+            "--release",
+            help="Use this release instead of the one serving ENV (e.g. before the "
+            "first deploy, to seed the store).",
+        ),
+    ] = None,
     actor: AsOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -433,7 +441,7 @@ def exec_command(
     session: Session | None = None
     try:
         session = open_session(config_path=config, actor=actor)
-        code = exec_service(session, env, list(ctx.args))
+        code = exec_service(session, env, list(ctx.args), release_ref=release)
     except RiskctlError as exc:
         _fail(False, exc, exc.exit_code)
     finally:

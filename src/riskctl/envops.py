@@ -73,13 +73,20 @@ def _venv(session: Session, release: Release) -> Path:
     return ensure_venv(session.home / "releases" / release.id, release.wheel)
 
 
-def exec_service(session: Session, env: str, args: Sequence[str]) -> int:
+def exec_service(
+    session: Session, env: str, args: Sequence[str], *, release_ref: str | None = None
+) -> int:
     """Run the stable release's ``risk-service ARGS`` with ``env``'s configuration (exit code)."""
     if not args:
         raise UsageError("give the risk-service arguments after --, e.g. -- data load --help")
-    release = stable_release(session, env)
+    session.config.environment(env)  # validates the name
+    if release_ref is not None:
+        release = session.ledger().release(release_ref)
+    else:
+        release = stable_release(session, env)
     venv = _venv(session, release)
     variables = service_variables(session, env, release)
+    (session.home / "envs" / env).mkdir(parents=True, exist_ok=True)
     command = [str(venv / "bin" / "risk-service"), *args]
     done = subprocess.run(  # noqa: S603 - the release's own CLI
         command,

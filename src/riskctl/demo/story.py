@@ -31,7 +31,7 @@ from rich.rule import Rule
 from riskctl.clock import ExchangeCalendar
 from riskctl.demo.deliveries import write_delivery
 from riskctl.demo.patches import DEFECT_PATCH, HARMLESS_PATCH, MODEL_CHANGE_PATCH, Patch
-from riskctl.demo.policy import demo_policy
+from riskctl.demo.policy import DEMO_GATES, demo_policy
 
 #: Where the demo keeps everything, relative to the repository root (git-ignored).
 WORKSPACE = ".riskctl-demo"
@@ -171,7 +171,8 @@ class Demo:
         self.releases[label] = release
         digest, kind = str(built["digest"])[:19], built["change_class"]
         self.say(f"{label} is [bold]{release}[/] ({digest}…, {kind} change)")
-        self.riskctl("gates", release)
+        only = [arg for gate in DEMO_GATES for arg in ("--only", gate)]
+        self.riskctl("gates", release, *only)
         self.riskctl("review", release, "--as", "qa-1")
         return release
 
@@ -190,8 +191,8 @@ class Demo:
             expect=expect,
         )  # fmt: skip
 
-    def risk_runs(self, business_date: dt.date) -> None:
-        """Each environment's daily run on its own data."""
+    def seed(self, release: str, business_date: dt.date) -> None:
+        """Each environment's own data, loaded by the release before its first deploy."""
         day = business_date.isoformat()
         delivery = write_delivery(self.work / "upstream", business_date)
         self.say(
@@ -200,20 +201,24 @@ class Demo:
         )
         anonymised = self.work / "upstream" / "positions-anonymised.csv"
         market = str(delivery.market)
-        self.riskctl(
-            "exec", "--env", "staging", "--", "data", "anonymize", str(delivery.positions),
-            str(anonymised),
-        )  # fmt: skip
-        self.riskctl(
-            "exec", "--env", "staging", "--", "data", "load", "--positions", str(anonymised),
-            "--market", market,
-        )  # fmt: skip
-        self.riskctl(
-            "exec", "--env", "prod", "--", "data", "load", "--positions", str(delivery.positions),
-            "--market", market,
-        )  # fmt: skip
-        for env in ("dev", "staging", "prod"):
-            self.riskctl("risk-run", "--env", env, "--date", day)
+
+        def service(env: str, *args: str) -> None:
+            self.riskctl("exec", "--env", env, "--release", release, "--", *args)
+
+        service("dev", "db", "upgrade")
+        service("dev", "data", "generate", "--date", day)
+        service("staging", "db", "upgrade")
+        service("staging", "data", "anonymize", str(delivery.positions), str(anonymised))
+        service("staging", "data", "load", "--positions", str(anonymised), "--market", market)
+        service("prod", "db", "upgrade")
+        service("prod", "data", "load", "--positions", str(delivery.positions), "--market", market)
+
+    def risk_runs(
+        self, business_date: dt.date, envs: Sequence[str] = ("dev", "staging", "prod")
+    ) -> None:
+        """The guarded daily run in each environment, on its own data."""
+        for env in envs:
+            self.riskctl("risk-run", "--env", env, "--date", business_date.isoformat())
 
     def run(self) -> None:
         """The whole story."""
@@ -232,6 +237,11 @@ class Demo:
         self.chapter("v1", "eng-1 writes v1; it goes through dev, staging and prod.")
         self.commit(HARMLESS_PATCH.named("v1: first release through the pipeline", "v1"))
         v1 = self.release("v1")
+        self.say(
+            "each environment gets its own data: dev synthetic, prod the upstream files, "
+            "staging an anonymised copy of them"
+        )
+        self.seed(v1, business_date)
         self.through_staging(v1)
         self.say("eng-1 tries to approve their own release for prod:")
         self.riskctl("approve", v1, "--env", "prod", "--as", "eng-1", expect=3)
@@ -265,6 +275,8 @@ class Demo:
         self.through_staging(v4)
         self.to_prod(v4, expect=1)
         self.riskctl("status")
+        self.say("the morning numbers still arrive, from the stable release:")
+        self.risk_runs(business_date, ("prod",))
 
         self.chapter("evidence", "The audit trail verifies; history shows every step.")
         self.riskctl("audit", "verify")
