@@ -88,9 +88,12 @@ def exec_service(
     variables = service_variables(session, env, release)
     (session.home / "envs" / env).mkdir(parents=True, exist_ok=True)
     command = [str(venv / "bin" / "risk-service"), *args]
+    # The operator's own RISK_SERVICE_* settings (e.g. the anonymisation key, a secret that
+    # never goes into a policy file) pass through; the environment's settings win.
+    passed = {k: v for k, v in os.environ.items() if k.startswith("RISK_SERVICE_")}
     done = subprocess.run(  # noqa: S603 - the release's own CLI
         command,
-        env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8", **variables},
+        env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "LANG": "C.UTF-8", **passed, **variables},
         check=False,
     )
     session.record(

@@ -28,8 +28,14 @@ def _shift_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}:{(parts.port or 80) + PORT_SHIFT}"
 
 
-def demo_policy(base: Path | None = None) -> str:
-    """The demo's policy file text, from ``base`` (default: the repository's delivery.toml)."""
+def demo_policy(
+    base: Path | None = None, *, golden_set: str = "repo/delivery/golden-set.json"
+) -> str:
+    """The demo's policy file text, from ``base`` (default: the repository's delivery.toml).
+
+    ``golden_set`` is relative to where the policy file will be written (the demo workspace,
+    which holds the scratch clone in ``repo/``).
+    """
     source = base or Path.cwd() / "delivery.toml"
     doc: Any = tomlkit.parse(source.read_text(encoding="utf-8"))
     doc["clock_override"] = False
@@ -45,6 +51,7 @@ def demo_policy(base: Path | None = None) -> str:
             env["allow_unavailable"] = []
         shadow = env.setdefault("shadow", tomlkit.table())
         shadow["enabled"] = True
+        shadow["golden_set"] = golden_set
         analysis = env.setdefault("analysis", tomlkit.table())
         analysis.update({"seconds": 6.0, "interval_s": 1.0, "min_samples": 60, "probe_rate": 20.0})
         env["keep_previous_s"] = 3.0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -75,9 +76,18 @@ class Demo:
         """Environment of every riskctl the demo runs."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RISKCTL_", "GITHUB_"))}
         env.update(RISKCTL_HOME=str(self.home), RISKCTL_CONFIG=str(self.policy))
+        env["RISK_SERVICE_ANONYMIZE_KEY"] = self.anonymize_key()
         env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '/usr/bin:/bin')}"
         env["COLUMNS"] = "100"
         return env
+
+    def anonymize_key(self) -> str:
+        """Staging's pseudonymisation key: random per demo workspace, stable within it."""
+        path = self.work / "anonymize.key"
+        if not path.exists():
+            path.write_text(secrets.token_hex(16), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
 
     # --- narration ----------------------------------------------------------------------------
 
@@ -172,7 +182,7 @@ class Demo:
         digest, kind = str(built["digest"])[:19], built["change_class"]
         self.say(f"{label} is [bold]{release}[/] ({digest}…, {kind} change)")
         only = [arg for gate in DEMO_GATES for arg in ("--only", gate)]
-        self.riskctl("gates", release, *only)
+        self.riskctl("gates", release, *only, "--as", "eng-1")
         self.riskctl("review", release, "--as", "qa-1")
         return release
 
@@ -270,6 +280,8 @@ class Demo:
             "v4: a defect under sustained traffic",
             "Passes dev and staging; the prod canary analysis aborts it.",
         )
+        self.git("revert", "--no-edit", "HEAD")
+        self.say("eng-1 reverts v3's undeclared model change, then commits v4:")
         self.commit(DEFECT_PATCH)
         v4 = self.release("v4")
         self.through_staging(v4)
