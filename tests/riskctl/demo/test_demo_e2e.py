@@ -1,0 +1,43 @@
+"""`riskctl demo` tells the whole story to the end (the README's first command)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+RISKCTL = str(Path(sys.executable).parent / "riskctl")
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_demo_runs_to_the_end(tmp_path: Path) -> None:
+    """v1 to prod with a refusal, v2 canaried, v3 blocked by shadow, v4 rolled back, audit OK."""
+    git = shutil.which("git")
+    assert git is not None
+    clone = tmp_path / "repo"
+    subprocess.run([git, "clone", "-q", str(ROOT), str(clone)], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RISKCTL_", "RISK_SERVICE_"))}
+    env["COLUMNS"] = "200"
+    try:
+        done = subprocess.run(
+            [RISKCTL, "demo"], cwd=clone, env=env, capture_output=True, text=True,
+            timeout=900, check=False,
+        )  # fmt: skip
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output[-4000:]
+        assert "cannot approve" in output  # the refusal, exit 3
+        assert "canary weight 50 %" in output  # v2's canary steps
+        assert "shadow comparison BLOCKED" in output  # v3
+        assert "+50.00 %" in output
+        assert "analysis failed" in output  # v4
+        assert "rollback.performed" in output
+        assert "audit trail OK" in output
+    finally:
+        subprocess.run([RISKCTL, "demo", "--clean"], cwd=clone, env=env, check=False, timeout=120)
+    assert not (clone / ".riskctl-demo").exists()
