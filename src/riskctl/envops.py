@@ -16,8 +16,7 @@ from pathlib import Path
 
 from riskctl.errors import RiskctlError, UsageError
 from riskctl.model import Release
-from riskctl.notify import Delivery, Dispatcher, Event, Notification
-from riskctl.notify.channels import build_channels
+from riskctl.notify import Event, Notification
 from riskctl.riskrun import (
     RISK_RUN_KIND,
     Attempt,
@@ -32,31 +31,11 @@ from riskctl.targets.releasedir import ensure_venv
 
 
 class RiskRunFailedError(RiskctlError):
-    """No release produced the day's numbers."""
+    """No release produced the day's numbers; ``results`` has the attempts."""
 
-
-def notify(session: Session, notification: Notification) -> None:
-    """Send to the configured channels (bounded wait) and record each delivery's outcome."""
-    channels = build_channels(session.config.notifications.channels, os.environ)
-    if not channels:
-        return
-
-    def record(delivery: Delivery) -> None:
-        session.record(
-            "notification",
-            env=notification.env,
-            details={
-                "event": delivery.event,
-                "channel": delivery.channel,
-                "delivered": delivery.delivered,
-                "attempts": delivery.attempts,
-                "error": delivery.error,
-            },
-        )
-
-    dispatcher = Dispatcher(channels, record=record, attempts=session.config.notifications.attempts)
-    dispatcher.notify(notification)
-    dispatcher.flush(10)
+    def __init__(self, message: str, results: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.results = results or {}
 
 
 def stable_release(session: Session, env: str) -> Release:
@@ -150,7 +129,7 @@ def risk_run(session: Session, env: str, business_date: str) -> GuardResult:
             env=env,
             details={"date": business_date, "summary": summary, "producer": result.producer},
         )
-        notify(session, Notification(event, env, summary, release=stable.id))
+        session.notify(Notification(event, env, summary, release=stable.id))
     return result
 
 

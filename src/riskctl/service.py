@@ -33,6 +33,8 @@ from riskctl.gates import GateContext, GateResult, make_gate, run_gates
 from riskctl.gitrepo import GitRepo
 from riskctl.ledger import Ledger, release_to_details
 from riskctl.model import GateStatus, Release, Role, Strategy
+from riskctl.notify import Delivery, Event, Notification
+from riskctl.notify.channels import send
 from riskctl.policy import (
     Check,
     Decision,
@@ -124,6 +126,27 @@ class Session:
         )
         self.appended += 1
         return self.audit.append([entry])[0]
+
+    def notify(self, notification: Notification) -> None:
+        """Tell people (configured channels); each delivery's outcome goes into the audit trail.
+
+        Called after the system is in a safe state (a rollback is complete), and bounded in time,
+        so notifying never delays or blocks a rollback.
+        """
+
+        def record(delivery: Delivery) -> None:
+            self.record(
+                "notification.sent" if delivery.delivered else "notification.failed",
+                env=notification.env,
+                details={
+                    "event": delivery.event,
+                    "channel": delivery.channel,
+                    "attempts": delivery.attempts,
+                    "error": delivery.error,
+                },
+            )
+
+        send(self.config.notifications, os.environ, notification, record)
 
     def require_actor(self) -> str:
         if not self.actor:
@@ -522,12 +545,16 @@ class Session:
                 env=env_name,
                 details={**details, "reason": outcome.message},
             )
+            self.notify(
+                Notification(Event.ANALYSIS_INCONCLUSIVE, env_name, outcome.message, release.id)
+            )
             return result
         if outcome.ok:
             if not outcome.recorded:
                 self.record(
                     "deploy.succeeded", release=release.digest, env=env_name, details=details
                 )
+            self.notify(Notification(Event.DEPLOY_SUCCEEDED, env_name, outcome.message, release.id))
             return result
         if not outcome.recorded:
             self.record("deploy.failed", release=release.digest, env=env_name, details=details)
@@ -538,6 +565,8 @@ class Session:
                     env=env_name,
                     details={"release": previous.id, "reason": outcome.message},
                 )
+        event = Event.ROLLED_BACK if outcome.rolled_back else Event.DEPLOY_FAILED
+        self.notify(Notification(event, env_name, outcome.message, release.id))
         shadow = outcome.details.get("shadow") or {}
         report = list(shadow.get("report", [])) if not shadow.get("passed", True) else []
         raise DeployFailedError(outcome.message, {**result, "report": report})
@@ -697,6 +726,8 @@ class Session:
             "approval.refused", "review.refused", "build.refused", "rollback.refused",
             "model_change.approved", "rollout.paused", "rollout.promoted",
             "rollout.abort_requested", "analysis.verdict", "shadow.compared",
+            "risk-run", "risk-run-fell_back", "risk-run-failed", "notification.sent",
+            "notification.failed", "exec",
         )  # fmt: skip
         events = [
             {

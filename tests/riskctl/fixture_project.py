@@ -59,6 +59,7 @@ def main(argv=None):
     token.add_argument("--scope", default="read")
     run = sub.add_parser("daily-run")
     run.add_argument("--date", required=True)
+    run.add_argument("--env", default=None)
     args = parser.parse_args(argv)
     if args.command == "db":
         print(f"store at revision {args.revision}")

@@ -30,9 +30,12 @@ from rich.panel import Panel
 from rich.rule import Rule
 
 from riskctl.clock import ExchangeCalendar
+from riskctl.config import load_config
 from riskctl.demo.deliveries import write_delivery
 from riskctl.demo.patches import DEFECT_PATCH, HARMLESS_PATCH, MODEL_CHANGE_PATCH, Patch
 from riskctl.demo.policy import DEMO_GATES, demo_policy
+from riskctl.errors import RiskctlError
+from riskctl.targets.local import LocalTarget
 
 #: Where the demo keeps everything, relative to the repository root (git-ignored).
 WORKSPACE = ".riskctl-demo"
@@ -335,6 +338,15 @@ def clean(root: Path, *, quiet: bool = False) -> None:
     work = root / WORKSPACE
     if not work.exists():
         return
+    policy, home = work / "delivery-demo.toml", work / "home"
+    if policy.exists() and home.exists():
+        # The target knows where its HAProxy runtime lives (possibly outside the home, when the
+        # home's path is too long for a unix socket) and how to stop supervisord's programs.
+        try:
+            LocalTarget(home, load_config(policy).config).shutdown()
+        except (RiskctlError, OSError) as exc:
+            if not quiet:
+                print(f"warning: {exc}; stopping by pid files")
     for pid in _pids(work / "home"):
         try:
             os.kill(pid, signal.SIGTERM)

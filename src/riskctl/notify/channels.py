@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from riskctl.config import Channel
+from riskctl.config import Channel, Notifications
+from riskctl.notify.dispatch import Delivery, Dispatcher
 from riskctl.notify.interface import Notification, Notifier
 from riskctl.notify.slack import SlackWebhook
 from riskctl.notify.webhook import GenericWebhook
@@ -41,4 +42,22 @@ def build_channels(specs: Sequence[Channel], environ: Mapping[str, str]) -> list
     return out
 
 
-__all__ = ["build_channels"]
+def send(
+    spec: Notifications,
+    environ: Mapping[str, str],
+    notification: Notification,
+    record: Callable[[Delivery], None],
+    *,
+    wait: float = 10.0,
+) -> list[Delivery]:
+    """Send to every configured channel (background, retried), wait at most ``wait`` seconds,
+    and hand each outcome to ``record``. Nothing configured: nothing sent."""
+    channels = build_channels(spec.channels, environ)
+    if not channels:
+        return []
+    dispatcher = Dispatcher(channels, record=record, attempts=spec.attempts)
+    dispatcher.notify(notification)
+    return dispatcher.flush(wait)
+
+
+__all__ = ["build_channels", "send"]

@@ -50,6 +50,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "errors": {"ERROR_EVERY": "4", "ERROR_AFTER": "40"},  # only under real traffic
     "slow": {"DELAY_S": "0.010"},
     "crash": {"CRASH_ON_START": "True"},
+    "runfails": {"DAILY_RUN_FAILS": "True"},  # its daily risk run fails
     "irreversible": {
         "docs/index.md": "# Fixture service\n\nDrops a table.\n",
         "delivery/release.toml": '[migrations]\nirreversible = true\nreason = "drops table t"\n',
@@ -104,6 +105,9 @@ def progressive_policy(ports: dict[str, int], *, manual_pause: bool = False) -> 
         [target]
         start_timeout_s = 20
         check_interval_ms = 200
+        [notifications]
+        channels = [{ kind = "webhook", url_env = "RISKCTL_TEST_WEBHOOK_URL" }]
+        attempts = 2
         """
     ) + textwrap.dedent(env)
 

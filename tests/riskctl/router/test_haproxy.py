@@ -135,3 +135,15 @@ def test_parse_stat_literal() -> None:
         ("blue", 90, 1000, 3),
         ("green", 10, 100, 7),
     ]
+
+
+def test_second_haproxy_on_the_same_port_fails_loudly(
+    haproxy: tuple[HAProxyProcess, FrontDoor], tmp_path: Path
+) -> None:
+    """noreuseport: a second HAProxy cannot silently share a front door's port."""
+    _, door = haproxy
+    other = HAProxyProcess(tmp_path / "other")
+    other.write_config(render_config([door], other.runtime_dir))
+    with pytest.raises(RouterError, match="could not start"):
+        other.start()
+    assert not other.running()
