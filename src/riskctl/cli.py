@@ -475,7 +475,7 @@ def risk_run_command(
 
     def body(s: Session) -> tuple[Any, str]:
         result = risk_run(s, env, date)
-        payload = {
+        payload: dict[str, object] = {
             "env": env,
             "date": date,
             "outcome": result.outcome.value,
