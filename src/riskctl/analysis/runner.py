@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from riskctl.analysis.load import BackgroundLoad, LoadResult
+from riskctl.analysis.prometheus import InstanceMetrics, histogram_quantile
 from riskctl.analysis.verdict import AnalysisPolicy, Observation, Phase, Verdict, assess
 from riskctl.config import Analysis
 from riskctl.router.interface import ServerStats
@@ -51,6 +52,8 @@ class WindowProbe:
     stats: Callable[[], Sequence[ServerStats]] | None  # None: instances addressed directly
     canary_alive: Callable[[], bool]
     abort_requested: Callable[[], str | None]
+    # The instances' own Prometheus metrics by slot (None where unreadable), if available.
+    metrics: Callable[[], Mapping[str, InstanceMetrics | None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def _observe(
     canary: str,
     stable: str,
     crashed: bool,
+    metrics: Mapping[str, InstanceMetrics] | None = None,
 ) -> Observation:
     c = samples.for_slot(canary)
     b = samples.for_slot(stable)
@@ -103,6 +107,18 @@ def _observe(
         if sb_req >= b_req:
             b_req, b_err = sb_req, max(sb_err, b_err)
         crashed = crashed or down
+    if metrics:
+        # The services' own counters see all /v1 traffic of each instance; prefer them when
+        # they saw more than the other sources.
+        for slot, is_canary in ((canary, True), (stable, False)):
+            seen = metrics.get(slot)
+            if seen is None:
+                continue
+            n, e = int(seen.requests), int(seen.errors)
+            if is_canary and n >= c_req:
+                c_req, c_err = n, max(e, c_err)
+            elif not is_canary and n >= b_req:
+                b_req, b_err = n, max(e, b_err)
     return Observation(
         canary_requests=c_req,
         canary_errors=min(c_err, c_req),
@@ -132,6 +148,7 @@ def run_window(
     policy = policy_of(spec)
     rate = synthetic_rate(spec, canary_share, real_rate)
     before = list(probe.stats()) if probe.stats else None
+    metrics_before = dict(probe.metrics()) if probe.metrics else {}
     begin = time.monotonic()
     load = BackgroundLoad(targets, bodies, rate=rate, headers=headers).start() if rate > 0 else None
 
@@ -139,11 +156,24 @@ def run_window(
         samples = load.snapshot() if load else LoadResult()
         after = list(probe.stats()) if probe.stats else None
         crashed = not probe.canary_alive()
+        deltas: dict[str, InstanceMetrics] = {}
+        if probe.metrics:
+            for slot, now in probe.metrics().items():
+                then = metrics_before.get(slot)
+                if now is not None and then is not None:
+                    deltas[slot] = now.minus(then)
         obs = _observe(
             samples, before=before, after=after, canary=canary_slot, stable=stable_slot,
-            crashed=crashed,
+            crashed=crashed, metrics=deltas,
         )  # fmt: skip
-        return assess(obs, policy, final=final)
+        verdict = assess(obs, policy, final=final)
+        extra = {
+            f"{who}_histogram_{name}_ms": histogram_quantile(deltas[slot].buckets, q) * 1e3
+            for who, slot in (("canary", canary_slot), ("baseline", stable_slot))
+            if slot in deltas
+            for name, q in (("p50", 0.5), ("p99", 0.99))
+        }
+        return replace(verdict, metrics={**verdict.metrics, **extra}) if extra else verdict
 
     try:
         while True:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, assert_never
 
+from riskctl.analysis.prometheus import scrape
 from riskctl.analysis.runner import WindowProbe, run_window
 from riskctl.analysis.verdict import Phase as AnalysisPhase
 from riskctl.config import DeliveryConfig, Environment
@@ -446,6 +447,7 @@ class _Run:
         canary, stable = st.slots.get(ro.canary_slot), st.stable
         if canary is None or stable is None or st.stable_slot is None:
             return st, AnalysisDone(AnalysisPhase.SUCCESSFUL, "nothing to compare with")
+        stable_slot = st.stable_slot
         path = st.rollout_meta.get("golden_set")
         if not path:
             return st, Abort("analysis needs the golden set for synthetic load; none configured")
@@ -468,6 +470,10 @@ class _Run:
                 if (r := self.store.pending_abort()) is None
                 else f"{r['reason']} (abort by {r['actor']})"
             ),
+            metrics=lambda: {
+                ro.canary_slot: scrape(f"http://127.0.0.1:{canary.port}/metrics"),
+                stable_slot: scrape(f"http://127.0.0.1:{stable.port}/metrics"),
+            },
         )
         result = run_window(
             self.spec.analysis,
