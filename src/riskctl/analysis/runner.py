@@ -16,6 +16,7 @@ from typing import Any
 
 from riskctl.analysis.load import BackgroundLoad, LoadResult
 from riskctl.analysis.prometheus import InstanceMetrics, histogram_quantile
+from riskctl.analysis.providers import observation_from_load
 from riskctl.analysis.verdict import AnalysisPolicy, Observation, Phase, Verdict, assess
 from riskctl.config import Analysis
 from riskctl.router.interface import ServerStats
@@ -76,14 +77,9 @@ def _observe(
     crashed: bool,
     metrics: Mapping[str, InstanceMetrics] | None = None,
 ) -> Observation:
-    c = samples.for_slot(canary)
-    b = samples.for_slot(stable)
-    c_req, c_err = len(c), sum(1 for s in c if s.failed)
-    b_req, b_err = len(b), sum(1 for s in b if s.failed)
-    # Unanswered samples count against the canary (see providers.observation_from_load).
-    orphans = [s for s in samples.samples if s.slot not in (canary, stable)]
-    c_req += len(orphans)
-    c_err += sum(1 for s in orphans if s.failed)
+    base = observation_from_load(samples, canary, stable)
+    c_req, c_err = base.canary_requests, base.canary_errors
+    b_req, b_err = base.baseline_requests, base.baseline_errors
     if before is not None and after is not None:
 
         def delta(slot: str) -> tuple[int, int, bool]:
@@ -124,8 +120,8 @@ def _observe(
         canary_errors=min(c_err, c_req),
         baseline_requests=b_req,
         baseline_errors=min(b_err, b_req),
-        canary_latencies=[s.latency for s in c if not s.failed],
-        baseline_latencies=[s.latency for s in b if not s.failed],
+        canary_latencies=base.canary_latencies,
+        baseline_latencies=base.baseline_latencies,
         canary_crashed=crashed,
     )
 
