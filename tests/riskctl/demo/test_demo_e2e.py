@@ -20,8 +20,20 @@ def test_demo_runs_to_the_end(tmp_path: Path) -> None:
     """v1 to prod with a refusal, v2 canaried, v3 blocked by shadow, v4 rolled back, audit OK."""
     git = shutil.which("git")
     assert git is not None
+    # A repository of the current source tree (the suite may run from a release's source
+    # snapshot, which is not a git checkout, e.g. as `riskctl gates`' test gate).
     clone = tmp_path / "repo"
-    subprocess.run([git, "clone", "-q", str(ROOT), str(clone)], check=True)
+    shutil.copytree(
+        ROOT,
+        clone,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", ".riskctl*", "var", "__pycache__", ".*_cache", ".coverage*",
+            ".hypothesis", ".schemathesis", "coverage.xml",
+        ),
+    )  # fmt: skip
+    who = ["-c", "user.name=eng-1", "-c", "user.email=eng-1@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], [*who, "commit", "-q", "-m", "demo base"]):
+        subprocess.run([git, *args], cwd=clone, check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RISKCTL_", "RISK_SERVICE_"))}
     env["COLUMNS"] = "200"
     try:
