@@ -135,6 +135,7 @@ class Analysis(_Model):
     max_error_rate: float = Field(default=0.05, ge=0, le=1)
     max_error_increase: float = Field(default=0.01, ge=0, le=1)
     max_latency_ratio: float = Field(default=1.5, gt=1)
+    min_latency_increase_ms: float = Field(default=10.0, ge=0)
     max_p99_seconds: float = Field(default=2.0, gt=0)
     max_load_rate: float = Field(default=300.0, gt=0, le=2000)
     probe_rate: float = Field(default=20.0, ge=0, le=2000)

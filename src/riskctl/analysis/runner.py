@@ -35,6 +35,7 @@ def policy_of(spec: Analysis) -> AnalysisPolicy:
         max_error_rate=spec.max_error_rate,
         max_error_increase=spec.max_error_increase,
         max_latency_ratio=spec.max_latency_ratio,
+        min_latency_increase_s=spec.min_latency_increase_ms / 1e3,
         max_p99_seconds=spec.max_p99_seconds,
     )
 

@@ -44,6 +44,9 @@ class AnalysisPolicy:
     max_error_rate: float = 0.05  # absolute ceiling on the canary's error rate
     max_error_increase: float = 0.01  # material increase over the baseline's rate
     max_latency_ratio: float = 1.5  # canary p50 or p99 over the baseline's
+    # ... and by at least this much in absolute terms: a 2 ms service 1.5 ms slower on a busy
+    # host is significant to Mann-Whitney but not to anyone waiting for a VaR figure.
+    min_latency_increase_s: float = 0.010
     max_p99_seconds: float = 2.0  # absolute ceiling on the canary's p99
 
 
@@ -124,17 +127,26 @@ def assess(observation: Observation, policy: AnalysisPolicy, *, final: bool = Tr
             f"{errors.p_value:.2g} < {policy.alpha})"
         )
     if latency.canary_samples and latency.baseline_samples:
-        slow_p50 = latency.canary_p50 > policy.max_latency_ratio * latency.baseline_p50
+
+        def slower(canary: float, baseline: float) -> bool:
+            return (
+                canary > policy.max_latency_ratio * baseline
+                and canary - baseline > policy.min_latency_increase_s
+            )
+
+        slow_p50 = slower(latency.canary_p50, latency.baseline_p50)
         # A p99 of fewer than ~200 requests is one or two requests (a cold start, a GC
         # pause): compare tails only when both sides have enough of them.
         tails = min(latency.canary_samples, latency.baseline_samples) >= P99_MIN_SAMPLES
-        slow_p99 = tails and latency.canary_p99 > policy.max_latency_ratio * latency.baseline_p99
+        slow_p99 = tails and slower(latency.canary_p99, latency.baseline_p99)
         if latency.p_value < policy.alpha and (slow_p50 or slow_p99):
             failures.append(
                 f"canary latency p50 {latency.canary_p50 * 1e3:.1f} ms / p99 "
                 f"{latency.canary_p99 * 1e3:.1f} ms vs baseline "
                 f"{latency.baseline_p50 * 1e3:.1f} / {latency.baseline_p99 * 1e3:.1f} ms "
-                f"(> {policy.max_latency_ratio:g}x, Mann-Whitney p = {latency.p_value:.2g})"
+                f"(> {policy.max_latency_ratio:g}x and > +"
+                f"{policy.min_latency_increase_s * 1e3:g} ms, Mann-Whitney p = "
+                f"{latency.p_value:.2g})"
             )
     if (
         latency.canary_samples >= policy.min_samples

@@ -92,3 +92,19 @@ def test_error_rate_inputs_validated() -> None:
     with pytest.raises(ValueError, match="exceed"):
         compare_error_rates(11, 10, 0, 10)
     assert compare_error_rates(0, 0, 0, 10).p_value == 1.0
+
+
+def test_significant_but_immaterial_slowdown_is_tolerated() -> None:
+    """1.6x slower on a 2 ms service (+1.2 ms) is below the 10 ms floor: not a failure.
+
+    Regression: a busy CI host made a fresh canary's p50 3.7 ms vs 2.3 ms (p = 0.0018) and
+    aborted a sound release.
+    """
+    canary = (np.asarray(_latencies(13, 400, 1.6)) / 2).tolist()
+    baseline = (np.asarray(_latencies(14, 3600, 1.0)) / 2).tolist()
+    verdict = assess(Observation(400, 0, 3600, 0, canary, baseline), POLICY)
+    assert verdict.latency.p_value < POLICY.alpha
+    assert verdict.latency.canary_p50 > 1.5 * verdict.latency.baseline_p50
+    assert verdict.phase is Phase.SUCCESSFUL, verdict.summary()
+    strict = AnalysisPolicy(min_samples=200, alpha=0.01, min_latency_increase_s=0.0)
+    assert assess(Observation(400, 0, 3600, 0, canary, baseline), strict).phase is Phase.FAILED

@@ -2,8 +2,9 @@
 
 Built once per session: ``v1`` (good), ``v2`` (harmless docs change), ``x15`` (VaR × 1.5),
 ``x15-declared`` (the same, declaring an expected model change), ``errors`` (every 4th POST
-is a 500), ``slow`` (5× the latency), ``crash`` (exits on start), ``irreversible`` (declares an
-irreversible migration). Each test gets a private copy and shuts its HAProxy and supervisord down.
+is a 500), ``slow`` (+30 ms on every request), ``crash`` (exits on start), ``irreversible``
+(declares an irreversible migration). Each test gets a private copy
+and shuts its HAProxy and supervisord down.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "delivery/release.toml": '[model_change]\nreason = "new window"\nexpected_impact = 0.6\n',
     },
     "errors": {"ERROR_EVERY": "4", "ERROR_AFTER": "40"},  # only under real traffic
-    "slow": {"DELAY_S": "0.010"},
+    "slow": {"DELAY_S": "0.030"},
     "crash": {"CRASH_ON_START": "True"},
     "runfails": {"DAILY_RUN_FAILS": "True"},  # its daily risk run fails
     "irreversible": {

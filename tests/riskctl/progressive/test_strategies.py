@@ -135,7 +135,7 @@ def status_slot(status: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize(("variant", "reason"), [("errors", "error rate"), ("slow", "latency")])
 def test_canary_analysis_aborts_and_rolls_back(fleet: Env, variant: str, reason: str) -> None:
-    """5xx on a fraction, or 5x slower: analysis fails, canary to 0 and stopped, exit 1."""
+    """5xx on a fraction, or 30 ms slower: analysis fails, canary to 0 and stopped, exit 1."""
     assert _deploy(fleet, "v1", "prod", "sre-1").code == 0
     out = _deploy(fleet, variant, "prod", "sre-1")
     assert out.code == 1, out.stdout
