@@ -117,6 +117,9 @@ class Shadow(_Model):
     rel_tolerance: float = Field(default=1e-4, ge=0)
     golden_set: str = "delivery/golden-set.json"
     timeout_s: float = Field(default=30.0, gt=0)
+    # Besides the golden set, replay up to this many recent real requests sampled by the stable
+    # release (0: golden set only).
+    replay_recent: int = Field(default=50, ge=0, le=500)
 
 
 class Analysis(_Model):
@@ -141,6 +144,9 @@ class Analysis(_Model):
     probe_rate: float = Field(default=20.0, ge=0, le=2000)
     pause_seconds: float = Field(default=0.0, ge=0)
     manual_pause_after: tuple[int, ...] = ()  # canary weights after which to wait for promote
+    # A Prometheus server (HTTP API base URL) scraping the instances: when set, each window also
+    # queries it for both slots' requests, 5xx and latency quantiles (SPEC §4: optional provider).
+    prometheus_url: str | None = None
 
 
 class Environment(_Model):

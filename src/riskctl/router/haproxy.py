@@ -249,10 +249,14 @@ class HAProxyProcess:
         candidate.write_text(config)
         binary = self._binary()
         check = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            [binary, "-c", "-q", "-f", str(candidate)], capture_output=True, text=True, check=False
+            [binary, "-c", "-f", str(candidate)], capture_output=True, text=True, check=False
         )
         if check.returncode != 0:
-            raise RouterError(f"HAProxy rejected the configuration: {check.stderr.strip()}")
+            said = "\n".join(x.strip() for x in (check.stderr, check.stdout) if x.strip())
+            raise RouterError(
+                f"HAProxy rejected the configuration {candidate}: "
+                f"{said or f'haproxy -c exited {check.returncode} without a message'}"
+            )
         candidate.replace(self.config_path)
 
     def start(self, timeout: float = 10.0) -> None:

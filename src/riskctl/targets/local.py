@@ -45,9 +45,13 @@ def program_name(env: str, slot: str, release: str) -> str:
 
 
 def _short_runtime_dir(home: Path) -> Path:
-    """HAProxy's sockets live here; AF_UNIX paths must stay under ~100 bytes."""
+    """HAProxy's sockets live here.
+
+    HAProxy refuses a unix socket path over 97 bytes (sun_path less room for its temporary
+    name while binding), so a deep home falls back to a short per-home directory in the temp dir.
+    """
     wanted = home / "haproxy"
-    if len(str(wanted / "master.sock")) <= 100:
+    if max(len(str(wanted / name)) for name in ("master.sock", "admin.sock")) <= 90:
         return wanted
     tag = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / f"riskctl-haproxy-{tag}"

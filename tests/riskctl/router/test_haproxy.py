@@ -17,6 +17,7 @@ from riskctl.router.haproxy import (
     render_config,
 )
 from riskctl.router.interface import RouterError, ServerState
+from riskctl.targets.local import _short_runtime_dir
 
 from .conftest import free_port
 
@@ -108,9 +109,25 @@ def test_bad_config_is_refused_and_keeps_the_old_one(tmp_path: Path) -> None:
     process = HAProxyProcess(tmp_path)
     process.write_config(render_config([FrontDoor("dev", free_port())], tmp_path))
     good = process.config_path.read_text()
-    with pytest.raises(RouterError, match="rejected"):
+    with pytest.raises(RouterError, match="rejected") as refused:
         process.write_config("global\n    no-such-keyword\n")
+    assert "no-such-keyword" in str(refused.value)  # HAProxy's own reason is passed on
     assert process.config_path.read_text() == good
+
+
+def test_deep_home_gets_socket_paths_haproxy_accepts(tmp_path: Path) -> None:
+    """A home too deep for HAProxy's 97-byte socket limit falls back to a short runtime dir.
+
+    Regression: a 98-byte admin.sock path under a pytest temp dir was refused by haproxy -c.
+    """
+    deep = tmp_path / ("d" * 40) / ("e" * 40)
+    runtime = _short_runtime_dir(deep)
+    assert runtime != deep / "haproxy"
+    assert runtime == _short_runtime_dir(deep)  # stable for the same home
+    process = HAProxyProcess(runtime)
+    process.write_config(render_config([FrontDoor("dev", free_port())], runtime))
+    assert process.config_path.exists()
+    assert _short_runtime_dir(Path("/tmp/h")) == Path("/tmp/h/haproxy")
 
 
 def test_missing_socket_is_a_router_error(tmp_path: Path) -> None:
