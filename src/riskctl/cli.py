@@ -29,6 +29,11 @@ app = typer.Typer(
 )
 audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+incident_app = typer.Typer(
+    help="Incidents: opened automatically by rollbacks and failed risk runs, or by people.",
+    no_args_is_help=True,
+)
+app.add_typer(incident_app, name="incident")
 
 AsOpt = Annotated[
     str | None, typer.Option("--as", help="Acting identity (else RISKCTL_ACTOR, GITHUB_ACTOR).")
@@ -355,6 +360,139 @@ def history(
         return out, "\n".join(lines) or "no history yet"
 
     _run(as_json, config, actor, body)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def _incident_line(i: dict[str, Any]) -> str:
+    restored = _duration(i["restore_seconds"]) if i["restore_seconds"] is not None else "—"
+    return (
+        f"{i['id']:<9} {i['status']:<9} {i['env'] or '':<8} {i['opened_at'][:19]} "
+        f"{'auto' if i['automatic'] else i['opened_by']:<8} restore {restored:<9} {i['summary']}"
+    )
+
+
+@incident_app.command("open")
+def incident_open(
+    *,
+    env: EnvOpt,
+    summary: Annotated[str, typer.Option("--summary", help="What is wrong, in one line.")],
+    impact: Annotated[str, typer.Option("--impact", help="Who or what is affected.")] = "",
+    release: Annotated[
+        str | None, typer.Option("--release", help="The release suspected, if known.")
+    ] = None,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Open an incident by hand (rollbacks and failed risk runs open one automatically)."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.open_incident(env, summary, impact, release)
+        return out, f"opened {out['id']} in {env}: {summary}"
+
+    _run(as_json, config, actor, body)
+
+
+@incident_app.command("resolve")
+def incident_resolve(
+    incident: Annotated[str, typer.Argument(help="Incident id, e.g. INC-42.")],
+    *,
+    root_cause: Annotated[str, typer.Option("--root-cause", help="What caused it.")] = "",
+    regression_test: Annotated[
+        str,
+        typer.Option("--regression-test", help="The test that now prevents a repeat."),
+    ] = "",
+    impact: Annotated[str, typer.Option("--impact", help="The impact, as now known.")] = "",
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Resolve an incident with its root cause and the regression test that prevents a repeat."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.resolve_incident(incident, root_cause, regression_test, impact)
+        return out, f"resolved {out['id']}: {out['root_cause']} (test: {out['regression_test']})"
+
+    _run(as_json, config, actor, body)
+
+
+@incident_app.command("list")
+def incident_list(
+    open_only: Annotated[bool, typer.Option("--open", help="Only open incidents.")] = False,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Incidents, oldest first: status, environment, time to restore, summary."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.incidents(include_resolved=not open_only)
+        return {"incidents": out}, "\n".join(map(_incident_line, out)) or "no incidents"
+
+    _run(as_json, config, actor, body)
+
+
+@app.command()
+def dora(
+    env: Annotated[str, typer.Option("--env", help="Environment to measure.")] = "prod",
+    days: Annotated[
+        float, typer.Option("--days", min=1, max=3660, help="Window, in days up to now.")
+    ] = 30.0,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """DORA metrics from the audit trail, with their definitions."""
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = s.dora(env, days)
+        return out, _dora_text(out)
+
+    _run(as_json, config, actor, body)
+
+
+def _dora_text(out: dict[str, Any]) -> str:
+    freq, lead = out["deployment_frequency"], out["lead_time"]
+    cfr, ttr = out["change_failure_rate"], out["time_to_restore"]
+    rate = "n/a" if cfr["rate"] is None else f"{cfr['rate'] * 100:.0f} %"
+    still_open = f", {ttr['still_open']} still open" if ttr["still_open"] else ""
+    lines = [
+        f"DORA metrics for {out['env']}, last {out['window']['days']:g} days "
+        f"({out['window']['since'][:10]} to {out['window']['until'][:10]})",
+        f"  deployment frequency  {freq['deploys']} deploys, {freq['per_week']:.1f} a week "
+        f"— {freq['band']}",
+        f"  lead time             median {_duration(lead['median_s'])}, p90 "
+        f"{_duration(lead['p90_s'])} over {lead['changes']} change(s)",
+        f"  change failure rate   {rate} ({cfr['failed']} of {cfr['deploys']} deploys)",
+        *(f"      {f['release']}: {f['reason']}" for f in cfr["failures"]),
+        f"  time to restore       median {_duration(ttr['median_s'])}, max "
+        f"{_duration(ttr['max_s'])} over {ttr['restored']} restored incident(s)"
+        f"{still_open}",
+    ]
+    builds = out["build_time"][-5:]
+    if builds:
+        lines.append(
+            "  build time (latest)   " + ", ".join(f"{b['seconds']:.1f} s" for b in builds)
+        )
+    coverage = out["coverage"][-5:]
+    if coverage:
+        lines.append(
+            "  coverage (latest)     " + ", ".join(f"{c['percent']:.1f} %" for c in coverage)
+        )
+    lines.append("Definitions:")
+    lines += [f"  {name}: {text}" for name, text in out["definitions"].items()]
+    return "\n".join(lines)
 
 
 @audit_app.command("verify")

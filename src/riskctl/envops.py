@@ -127,7 +127,12 @@ def risk_run(session: Session, env: str, business_date: str) -> GuardResult:
             f"risk-run-{result.outcome.value}",
             release=stable.digest,
             env=env,
-            details={"date": business_date, "summary": summary, "producer": result.producer},
+            details={
+                "release": stable.id,
+                "date": business_date,
+                "summary": summary,
+                "producer": result.producer,
+            },
         )
         session.notify(Notification(event, env, summary, release=stable.id))
     return result

@@ -9,8 +9,10 @@ import os
 import shutil
 import sys
 import tarfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -28,9 +30,11 @@ from riskctl.clock import (
     parse_instant,
 )
 from riskctl.config import LoadedConfig, load_config, resolve_config_path
+from riskctl.dora import dora_report
 from riskctl.errors import DeployFailedError, GateFailedError, PolicyRefusedError, UsageError
 from riskctl.gates import GateContext, GateResult, make_gate, run_gates
 from riskctl.gitrepo import GitRepo
+from riskctl.incidents import OPENED, RESOLVED, automatic_incident, fold_incidents, incident_id
 from riskctl.ledger import Ledger, release_to_details
 from riskctl.model import GateStatus, Release, Role, Strategy
 from riskctl.notify import Delivery, Event, Notification
@@ -125,7 +129,29 @@ class Session:
             details=dict(details or {}),
         )
         self.appended += 1
-        return self.audit.append([entry])[0]
+        stored = self.audit.append([entry])[0]
+        opened = automatic_incident(action, env, entry.details)
+        if opened is not None:
+            incident = self.audit.append(
+                [
+                    Record(
+                        action=OPENED,
+                        actor="riskctl",
+                        at=self.clock.now(),
+                        release=release,
+                        env=env,
+                        policy_digest=self.loaded.digest,
+                        details={**opened, "automatic": True, "trigger_seq": stored["seq"]},
+                    )
+                ]
+            )[0]
+            self.appended += 1
+            self.say_incident(incident_id(int(incident["seq"])), str(opened["summary"]))
+        return stored
+
+    def say_incident(self, ident: str, summary: str) -> None:
+        """Tell the operator an incident was opened (stderr: stdout may be JSON)."""
+        print(f"incident {ident} opened: {summary}", file=sys.stderr)
 
     def notify(self, notification: Notification) -> None:
         """Tell people (configured channels); each delivery's outcome goes into the audit trail.
@@ -190,6 +216,7 @@ class Session:
             )
         ledger = self.ledger()
         prod_id = ledger.current.get("prod")
+        started = time.monotonic()
         out = build_release(
             repo=self.repo,
             home=self.home,
@@ -205,7 +232,12 @@ class Session:
             "release.built",
             actor=actor,
             release=release.digest,
-            details={**release_to_details(release), "artifacts": out.artifacts},
+            details={
+                **release_to_details(release),
+                "artifacts": out.artifacts,
+                "committed_at": datetime.fromtimestamp(commit.epoch, UTC).isoformat(),
+                "build_seconds": round(time.monotonic() - started, 3),
+            },
         )
         return {
             "release": release.id,
@@ -727,7 +759,7 @@ class Session:
             "model_change.approved", "rollout.paused", "rollout.promoted",
             "rollout.abort_requested", "analysis.verdict", "shadow.compared",
             "risk-run", "risk-run-fell_back", "risk-run-failed", "notification.sent",
-            "notification.failed", "exec",
+            "notification.failed", "exec", "incident.opened", "incident.resolved",
         )  # fmt: skip
         events = [
             {
@@ -762,6 +794,75 @@ class Session:
 
     def verify(self) -> VerifyReport:
         return self.audit.verify()
+
+    # -- incidents and DORA --------------------------------------------------------------------
+
+    def incidents(self, *, include_resolved: bool = True) -> list[dict[str, Any]]:
+        found = fold_incidents(self.audit.bodies())
+        return [i.as_dict() for i in found if include_resolved or i.open]
+
+    def open_incident(
+        self, env_name: str, summary: str, impact: str, release_ref: str | None
+    ) -> dict[str, Any]:
+        actor = self.require_actor()
+        self.config.environment(env_name)  # validates the name
+        if not summary.strip():
+            raise UsageError("an incident needs a --summary saying what is wrong")
+        release = self.ledger().release(release_ref) if release_ref else None
+        entry = self.record(
+            OPENED,
+            actor=actor,
+            env=env_name,
+            release=release.digest if release else None,
+            details={
+                "summary": summary.strip(),
+                "impact": impact.strip(),
+                "automatic": False,
+                "cause": "manual",
+                "release": release.id if release else None,
+            },
+        )
+        return {"id": incident_id(int(entry["seq"])), "env": env_name, "summary": summary}
+
+    def resolve_incident(
+        self, ident: str, root_cause: str, regression_test: str, impact: str
+    ) -> dict[str, Any]:
+        actor = self.require_actor()
+        known = {i.id: i for i in fold_incidents(self.audit.bodies())}
+        incident = known.get(ident.strip().upper())
+        if incident is None:
+            listed = ", ".join(i for i, x in known.items() if x.open) or "none"
+            raise UsageError(f"no incident {ident!r}; open incidents: {listed}")
+        if not incident.open:
+            raise UsageError(
+                f"{incident.id} was already resolved by {incident.resolved_by} at "
+                f"{incident.resolved_at.isoformat() if incident.resolved_at else '?'}"
+            )
+        given = (("--root-cause", root_cause), ("--regression-test", regression_test))
+        missing = [flag for flag, value in given if not value.strip()]
+        if missing:
+            raise UsageError(
+                f"resolving {incident.id} needs {' and '.join(missing)}: what caused it and the "
+                "test that now prevents a repeat"
+            )
+        self.record(
+            RESOLVED,
+            actor=actor,
+            env=incident.env,
+            details={
+                "id": incident.id,
+                "root_cause": root_cause.strip(),
+                "regression_test": regression_test.strip(),
+                "impact": impact.strip(),
+            },
+        )
+        resolved = {i.id: i for i in fold_incidents(self.audit.bodies())}[incident.id]
+        return resolved.as_dict()
+
+    def dora(self, env_name: str, days: float) -> dict[str, Any]:
+        self.config.environment(env_name)  # validates the name
+        report = dora_report(self.audit.bodies(), env_name, until=self.clock.now(), days=days)
+        return report.as_dict()
 
 
 def _service_variables(

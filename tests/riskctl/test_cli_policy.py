@@ -187,7 +187,12 @@ def test_failed_deploy_exits_1_and_records_rollback(
             bad.deploy(built.release, "dev")
         assert info.value.exit_code == 1
         actions = [b["action"] for b in bad.audit.bodies()]
-        assert actions[-2:] == ["deploy.failed", "rollback.performed"]
+        assert actions[-3:] == ["deploy.failed", "rollback.performed", "incident.opened"]
+        (incident,) = bad.incidents()
+        assert incident["automatic"]
+        assert incident["status"] == "open"
+        assert incident["cause"] == "rollback.performed"
+        assert incident["restored_at"] is not None  # the rollback restored the service
     finally:
         bad.close()
 

@@ -69,8 +69,13 @@ def test_failed_run_on_new_release_falls_back_to_last_good(
         "risk-run",
         "risk-run",
         "risk-run-fell_back",
+        "incident.opened",
         "notification.sent",
     ]
+    (incident,) = fleet("incident", "list", "--json").json()["incidents"]
+    assert incident["cause"] == "risk-run-fell_back"
+    assert incident["release"] == releases["runfails"]
+    assert incident["restored_at"] is not None  # the last good release produced the numbers
     alert = next(e for e in webhook if e["event"] == "risk_run_fallback")
     assert alert["alert"] is True
     assert releases["v1"] in alert["summary"]
@@ -84,6 +89,9 @@ def test_no_good_release_to_fall_back_to_fails(fleet: Env, webhook: list[dict[st
     assert out.code == 1
     assert "failed" in out.stdout + out.stderr
     assert any(e["event"] == "risk_run_failed" for e in webhook)
+    (incident,) = fleet("incident", "list", "--open", "--json").json()["incidents"]
+    assert incident["cause"] == "risk-run-failed"
+    assert incident["restored_at"] is None  # no numbers: open and not restored
 
 
 def test_risk_run_usage_errors(fleet: Env) -> None:

@@ -155,7 +155,13 @@ def test_canary_analysis_aborts_and_rolls_back(fleet: Env, variant: str, reason:
     assert weights == {"blue": 100, "green": 0}
     actions = [json.loads(json.dumps(e))["action"] for e in fleet("history", "--json").json()[
         "events"]]  # fmt: skip
-    assert actions[-2:] == ["deploy.failed", "rollback.performed"]
+    assert actions[-3:] == ["deploy.failed", "rollback.performed", "incident.opened"]
+    incidents = fleet("incident", "list", "--open", "--json").json()["incidents"]
+    assert [(i["cause"], i["release"]) for i in incidents] == [
+        ("rollback.performed", fleet.fleet.releases[variant])
+    ]
+    assert reason in incidents[0]["summary"]
+    assert 0 < incidents[0]["restore_seconds"] < 120  # canary deploy start → rollback done
 
 
 def test_crash_on_start_never_takes_traffic(fleet: Env) -> None:
