@@ -1,6 +1,7 @@
 """`riskctl demo`: v1 through dev → staging → prod, then v2 (harmless, canaried to 100 %), v3
 (VaR × 1.5, stopped by the shadow comparison), v4 (a defect that only shows under sustained
-traffic, aborted by canary analysis and rolled back), then the audit verification.
+traffic, aborted by canary analysis and rolled back, which opens an incident), then the audit
+verification and the DORA metrics.
 
 The demo drives the real thing: every step is a ``riskctl`` command a person could type, run in a
 scratch clone of this repository with its own ``$RISKCTL_HOME`` and its own policy file (via
@@ -293,15 +294,26 @@ class Demo:
         self.say("the morning numbers still arrive, from the stable release:")
         self.risk_runs(business_date, ("prod",))
 
+        self.chapter("incident", "v4's automatic rollback opened an incident; sre-1 closes it.")
+        self.riskctl("incident", "list")
+        for incident in self.riskctl_json("incident", "list", "--open")["incidents"]:
+            self.riskctl(
+                "incident", "resolve", incident["id"], "--as", "sre-1",
+                "--root-cause", "v4's pooled connections leak under sustained prod traffic",
+                "--regression-test", "a sustained-load API test that fails on any 5xx",
+            )  # fmt: skip
+
         self.chapter("evidence", "The audit trail verifies; history shows every step.")
         self.riskctl("audit", "verify")
         self.riskctl("history")
+        self.chapter("DORA metrics", "From the same audit trail, with their definitions.")
+        self.riskctl("dora", "--env", "prod", "--days", "1")
         elapsed = time.monotonic() - self.started
         self.console.print(
             Panel(
                 f"done in {elapsed:.0f} s. Front doors: dev http://127.0.0.1:18100, staging "
                 "http://127.0.0.1:18200, prod http://127.0.0.1:18300 (still running; "
-                "`make demo-clean` stops them). DORA metrics and the dashboard are not built yet.",
+                "`make demo-clean` stops them). The dashboard is not built yet.",
                 title="riskctl demo",
             )
         )
