@@ -3,8 +3,11 @@
 # Idempotent; prints only what it changes.
 set -euo pipefail
 
+# Besides the packages asked for: prometheus, the server the analysis tests start themselves
+# (the optional Prometheus provider, `prometheus_url`); nothing here starts it.
+packages=("$@" prometheus)
 need_apt=()
-for pkg in "$@"; do
+for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

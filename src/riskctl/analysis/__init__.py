@@ -3,9 +3,17 @@
 Pure decisions live in :mod:`riskctl.analysis.verdict` (observations in, verdict out, tested with
 literal numbers, the way Argo Rollouts tests ``assessMetricStatus``); the statistics in
 :mod:`riskctl.analysis.statistics`; where observations come from is a provider
-(:mod:`riskctl.analysis.providers`).
+(:mod:`riskctl.analysis.providers`: synthetic samples and HAProxy counters;
+:mod:`riskctl.analysis.prometheus`: each instance's ``/metrics``;
+:mod:`riskctl.analysis.prometheus_server`: a Prometheus server, where ``prometheus_url`` is
+configured).
 """
 
+from riskctl.analysis.prometheus_server import (
+    PrometheusServer,
+    PrometheusServerError,
+    ServerWindow,
+)
 from riskctl.analysis.statistics import (
     ErrorRateTest,
     LatencyTest,
@@ -26,6 +34,9 @@ __all__ = [
     "LatencyTest",
     "Observation",
     "Phase",
+    "PrometheusServer",
+    "PrometheusServerError",
+    "ServerWindow",
     "Verdict",
     "assess",
     "compare_error_rates",

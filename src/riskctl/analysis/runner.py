@@ -1,10 +1,13 @@
 """One analysis window, run for real: load, observe, decide early on failure.
 
-Observations come from HAProxy's per-slot counters (all traffic, real and synthetic) and from
-the synthetic samples (latency distributions, which HAProxy does not keep per server). When the
-traffic the canary would get in the window is below the minimum sample, synthetic load from
-the golden set fills the gap. A failure is acted on as soon as it is significant; success
-needs the whole window.
+Observations come from HAProxy's per-slot counters (all traffic, real and synthetic), the
+instances' own metrics, a Prometheus server where ``prometheus_url`` is configured, and the
+synthetic samples (latency distributions, which HAProxy does not keep per server). Each counter
+source is one error observation per slot: whichever saw the most requests counts, with the most
+errors seen. When the traffic the canary would get in the window is below the minimum sample,
+synthetic load from the golden set fills the gap. A failure is acted on as soon as it is
+significant; success needs the whole window. A configured Prometheus server that cannot answer
+never passes a window silently: the verdict says so and is decided by the other sources.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from riskctl.analysis.load import BackgroundLoad, LoadResult
 from riskctl.analysis.prometheus import InstanceMetrics, histogram_quantile
+from riskctl.analysis.prometheus_server import PrometheusServer, PrometheusServerError, ServerWindow
 from riskctl.analysis.providers import observation_from_load
 from riskctl.analysis.verdict import AnalysisPolicy, Observation, Phase, Verdict, assess
 from riskctl.config import Analysis
@@ -24,7 +29,14 @@ from riskctl.router.interface import ServerStats
 #: A window short of the minimum sample is extended up to this many times its length.
 EXTEND = 2.0
 
-__all__ = ["AnalysisOutcome", "WindowProbe", "policy_of", "run_window", "synthetic_rate"]
+__all__ = [
+    "AnalysisOutcome",
+    "WindowProbe",
+    "policy_of",
+    "run_window",
+    "scrape_targets",
+    "synthetic_rate",
+]
 
 
 def policy_of(spec: Analysis) -> AnalysisPolicy:
@@ -56,6 +68,9 @@ class WindowProbe:
     abort_requested: Callable[[], str | None]
     # The instances' own Prometheus metrics by slot (None where unreadable), if available.
     metrics: Callable[[], Mapping[str, InstanceMetrics | None]] | None = None
+    # slot -> scrape target ("127.0.0.1:PORT", the `instance` label) for a Prometheus server;
+    # derived from ``targets`` when the instances are addressed directly.
+    instances: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,7 @@ def _observe(
     stable: str,
     crashed: bool,
     metrics: Mapping[str, InstanceMetrics] | None = None,
+    server: Mapping[str, ServerWindow] | None = None,
 ) -> Observation:
     base = observation_from_load(samples, canary, stable)
     c_req, c_err = base.canary_requests, base.canary_errors
@@ -104,14 +120,17 @@ def _observe(
         if sb_req >= b_req:
             b_req, b_err = sb_req, max(sb_err, b_err)
         crashed = crashed or down
-    if metrics:
-        # The services' own counters see all /v1 traffic of each instance; prefer them when
-        # they saw more than the other sources.
+    # The services' own counters (read directly, or by a Prometheus server) see all /v1 traffic
+    # of each instance; prefer them when they saw more than the other sources.
+    counters = (
+        {slot: (int(m.requests), int(m.errors)) for slot, m in (metrics or {}).items()},
+        {slot: (w.requests, w.errors) for slot, w in (server or {}).items()},
+    )
+    for seen in counters:
         for slot, is_canary in ((canary, True), (stable, False)):
-            seen = metrics.get(slot)
-            if seen is None:
+            if slot not in seen:
                 continue
-            n, e = int(seen.requests), int(seen.errors)
+            n, e = seen[slot]
             if is_canary and n >= c_req:
                 c_req, c_err = n, max(e, c_err)
             elif not is_canary and n >= b_req:
@@ -125,6 +144,69 @@ def _observe(
         baseline_latencies=base.baseline_latencies,
         canary_crashed=crashed,
     )
+
+
+def scrape_targets(probe: WindowProbe, targets: str | Mapping[str, str]) -> dict[str, str]:
+    """slot → scrape target (``host:port``): the probe's, else those of directly addressed slots.
+
+    Behind a front door (``targets`` is its URL) only the probe can say where the slots are.
+    """
+    if probe.instances is not None:
+        return dict(probe.instances)
+    if isinstance(targets, str):
+        return {}
+    return {slot: urlsplit(url).netloc for slot, url in targets.items()}
+
+
+class _ServerSource:
+    """The configured Prometheus server during one window.
+
+    Queried at every check until it fails once; from then on (or when it cannot be asked at
+    all) ``note`` says why, and the window is decided by the other sources — at most one
+    timeout per window, never a silent pass.
+    """
+
+    def __init__(self, url: str, instances: Mapping[str, str], slots: Sequence[str]) -> None:
+        self.instances = dict(instances)
+        self.slots = tuple(slots)
+        self.start = time.time()
+        self.server: PrometheusServer | None = None
+        self.note: str | None = None
+        missing = [slot for slot in self.slots if slot not in self.instances]
+        try:
+            self.server = PrometheusServer(url)
+        except PrometheusServerError as exc:
+            self.note = f"prometheus server unavailable: {exc}"
+        if missing and self.note is None:
+            self.note = (
+                "prometheus server not queried: no scrape target known for slot "
+                + ", ".join(missing)
+            )
+
+    def read(self) -> dict[str, ServerWindow]:
+        """Each slot's window so far, or nothing (and ``note`` set) when the server failed."""
+        if self.server is None or self.note is not None:
+            return {}
+        end = time.time()
+        try:
+            return {s: self.server.window(self.instances[s], self.start, end) for s in self.slots}
+        except PrometheusServerError as exc:
+            self.note = f"prometheus server unavailable: {exc}; decided by the other sources"
+            return {}
+
+    def metrics(
+        self, seen: Mapping[str, ServerWindow], canary: str, stable: str
+    ) -> dict[str, float]:
+        """``prom_server_*`` entries of the verdict's metrics."""
+        out = {"prom_server_available": 0.0 if self.note else 1.0}
+        for who, slot in (("canary", canary), ("baseline", stable)):
+            w = seen.get(slot)
+            if w is not None:
+                out[f"prom_server_{who}_requests"] = float(w.requests)
+                out[f"prom_server_{who}_5xx"] = float(w.errors)
+                out[f"prom_server_{who}_p50_ms"] = w.p50 * 1e3
+                out[f"prom_server_{who}_p99_ms"] = w.p99 * 1e3
+        return out
 
 
 def run_window(
@@ -146,6 +228,13 @@ def run_window(
     rate = synthetic_rate(spec, canary_share, real_rate)
     before = list(probe.stats()) if probe.stats else None
     metrics_before = dict(probe.metrics()) if probe.metrics else {}
+    server = (
+        _ServerSource(
+            spec.prometheus_url, scrape_targets(probe, targets), (canary_slot, stable_slot)
+        )
+        if spec.prometheus_url
+        else None
+    )
     begin = time.monotonic()
     load = BackgroundLoad(targets, bodies, rate=rate, headers=headers).start() if rate > 0 else None
 
@@ -159,9 +248,10 @@ def run_window(
                 then = metrics_before.get(slot)
                 if now is not None and then is not None:
                     deltas[slot] = now.minus(then)
+        seen = server.read() if server else {}
         obs = _observe(
             samples, before=before, after=after, canary=canary_slot, stable=stable_slot,
-            crashed=crashed, metrics=deltas,
+            crashed=crashed, metrics=deltas, server=seen,
         )  # fmt: skip
         verdict = assess(obs, policy, final=final)
         extra = {
@@ -170,7 +260,12 @@ def run_window(
             if slot in deltas
             for name, q in (("p50", 0.5), ("p99", 0.99))
         }
-        return replace(verdict, metrics={**verdict.metrics, **extra}) if extra else verdict
+        if server is None:
+            return replace(verdict, metrics={**verdict.metrics, **extra}) if extra else verdict
+        extra.update(server.metrics(seen, canary_slot, stable_slot))
+        # Said in the verdict (and so in `riskctl status` and the audit trail), whatever it is.
+        reasons = (*verdict.reasons, server.note) if server.note else verdict.reasons
+        return replace(verdict, reasons=reasons, metrics={**verdict.metrics, **extra})
 
     try:
         while True:

@@ -7,6 +7,8 @@
   and release (``riskctl-ENV-SLOT-REL``), so anything else is an orphan.
 * Release commands: migrations, token creation and (for the daily-run guard) any
   ``risk-service`` command run from a release's venv with the environment's variables.
+* Monitoring: ``envs/ENV/prometheus-targets.json``, the occupied slots as a Prometheus file_sd
+  targets file, rewritten (atomically, only when it changes) each time the slots are routed.
 
 The rollout decisions are not here: :mod:`riskctl.rollout.controller` drives this through the
 :class:`~riskctl.targets.interface.Fleet` interface.
@@ -14,7 +16,9 @@ The rollout decisions are not here: :mod:`riskctl.rollout.controller` drives thi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import subprocess
 import tempfile
@@ -34,14 +38,61 @@ from riskctl.targets.interface import Readiness
 from riskctl.targets.releasedir import ensure_venv
 from riskctl.targets.supervisor import Supervisor
 
-__all__ = ["SLOTS", "LocalTarget", "program_name"]
+__all__ = [
+    "PROMETHEUS_TARGETS",
+    "SLOTS",
+    "LocalTarget",
+    "program_name",
+    "prometheus_targets",
+    "write_prometheus_targets",
+]
 
 _EMPTY_PORT = 1  # where an empty slot points (nothing listens there)
+
+#: Each environment's instances for a Prometheus server's ``file_sd_configs`` (SPEC §4: a
+#: Prometheus server as analysis provider, ``prometheus_url``), under ``envs/ENV/``.
+PROMETHEUS_TARGETS = "prometheus-targets.json"
 
 
 def program_name(env: str, slot: str, release: str) -> str:
     """The supervisord program of one instance."""
     return f"riskctl-{env}-{slot}-{release}"
+
+
+def prometheus_targets(
+    env: str, slots: Mapping[str, tuple[int, str | None]]
+) -> list[dict[str, Any]]:
+    """file_sd entries: ``127.0.0.1:PORT`` per occupied slot (slot → (port, release)), labelled
+    ``env``, ``slot`` and ``release``; the analysis finds an instance by that target."""
+    out: list[dict[str, Any]] = []
+    for slot in sorted(slots):
+        port, release = slots[slot]
+        labels = {"env": env, "slot": slot, **({"release": release} if release else {})}
+        out.append({"targets": [f"127.0.0.1:{port}"], "labels": labels})
+    return out
+
+
+def write_prometheus_targets(
+    path: Path, env: str, slots: Mapping[str, tuple[int, str | None]]
+) -> bool:
+    """Replace ``path`` with ``env``'s targets atomically (Prometheus re-reads it on change and
+    must never see half a file); leave it alone when unchanged. Whether it was written."""
+    text = json.dumps(prometheus_targets(env, slots), indent=2) + "\n"
+    with contextlib.suppress(OSError):
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)  # a Prometheus server may run as another user
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return True
 
 
 def _short_runtime_dir(home: Path) -> Path:
@@ -114,7 +165,8 @@ class LocalTarget:
     def route(self, env: str, occupants: Mapping[str, int], weights: Mapping[str, int]) -> None:
         """Point each slot at its instance port and set weights (raise first, then lower).
 
-        ``occupants`` maps occupied slots to ports; the other slots go to maintenance.
+        ``occupants`` maps occupied slots to ports; the other slots go to maintenance. The
+        environment's Prometheus targets file follows (every slot change is routed).
         """
         router = self.router()
         backend = f"be_{env}"
@@ -136,6 +188,17 @@ class LocalTarget:
                     router.set_state(backend, slot, ServerState.MAINT)
                 if addresses.get(slot) != ("127.0.0.1", _EMPTY_PORT):
                     router.set_address(backend, slot, "127.0.0.1", _EMPTY_PORT)
+        self.publish_targets(env, occupants)
+
+    def prometheus_targets_path(self, env: str) -> Path:
+        """``env``'s file_sd targets file."""
+        return self.home / "envs" / env / PROMETHEUS_TARGETS
+
+    def publish_targets(self, env: str, occupants: Mapping[str, int]) -> bool:
+        """Write the occupied slots (slot → port) with their releases as ``env``'s targets."""
+        releases = dict(sorted(self.programs(env).values()))  # slot → release
+        slots = {slot: (port, releases.get(slot)) for slot, port in occupants.items()}
+        return write_prometheus_targets(self.prometheus_targets_path(env), env, slots)
 
     def addresses(self, env: str) -> dict[str, tuple[str, int]]:
         """slot → (host, port) HAProxy currently sends the slot's requests to."""
