@@ -525,6 +525,73 @@ class _TamperedError(Exception):
     pass
 
 
+@audit_app.command("report")
+def audit_report(
+    release: ReleaseArg,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            help="Write here instead of stdout; the format follows the suffix (.md, .html, .pdf).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="md, html or pdf (default: from --out, else md).")
+    ] = None,
+    actor: AsOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write the compliance evidence report of one release (Markdown, HTML, or PDF if available).
+
+    Exit 0 when every check in it passed, 1 when the report shows a failed check (the report is
+    still written), 2 on usage errors.
+    """
+    from pathlib import Path  # noqa: PLC0415
+
+    from riskctl.report import to_html, to_markdown  # noqa: PLC0415
+
+    target = Path(out) if out else None
+    kind = (fmt or (target.suffix.lstrip(".") if target else "md")).lower()
+    kind = {"markdown": "md", "htm": "html"}.get(kind, kind)
+    if kind not in {"md", "html", "pdf"}:
+        _fail(False, UsageError(f"unknown report format {kind!r}: use md, html or pdf"), 2)
+    if kind == "pdf":
+        _fail(
+            False,
+            UsageError(
+                "PDF needs an HTML-to-PDF renderer (WeasyPrint), which this installation does "
+                "not include: write --out report.html and print it to PDF"
+            ),
+            2,
+        )
+    session: Session | None = None
+    complete = False
+    try:
+        session = open_session(config_path=config, actor=actor)
+        ev = session.report(release)
+        complete = ev.complete
+        text = to_markdown(ev)
+        if kind == "html":
+            text = to_html(text, f"Compliance evidence: {ev.release.id}")
+        if target is None:
+            typer.echo(text, nl=False)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(target)
+            verdict = "complete" if complete else "INCOMPLETE (see the failed checks)"
+            typer.echo(f"wrote {target} for {ev.release.id}: evidence {verdict}", err=True)
+    except RiskctlError as exc:
+        _fail(False, exc, exc.exit_code)
+    except OSError as exc:
+        _fail(False, exc, 2)
+    finally:
+        if session is not None:
+            session.close()
+    raise typer.Exit(0 if complete else 1)
+
+
 @audit_app.command("init")
 def audit_init(
     app_role: Annotated[

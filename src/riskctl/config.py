@@ -143,6 +143,9 @@ class Analysis(_Model):
     max_load_rate: float = Field(default=300.0, gt=0, le=2000)
     probe_rate: float = Field(default=20.0, ge=0, le=2000)
     pause_seconds: float = Field(default=0.0, ge=0)
+    # Golden-set requests sent straight to a new instance for this long before it is shadowed
+    # or analysed, so every worker's first-request costs stay out of the verdict (0: none).
+    warmup_s: float = Field(default=2.0, ge=0, le=30)
     manual_pause_after: tuple[int, ...] = ()  # canary weights after which to wait for promote
     # A Prometheus server (HTTP API base URL) scraping the instances: when set, each window also
     # queries it for both slots' requests, 5xx and latency quantiles (SPEC §4: optional provider).

@@ -175,7 +175,7 @@ def dora_report(
                 committed[str(release)] = datetime.fromisoformat(str(stamp))
             if in_window(at) and details.get("build_seconds") is not None:
                 report.builds.append((str(release), at, float(details["build_seconds"])))
-        elif action == "gate.result" and details.get("gate") == "tests":
+        elif action == "gate.result":  # whichever gate measures coverage
             percent = (details.get("metrics") or {}).get("coverage")
             if percent is not None and in_window(at):
                 report.coverage.append((str(release), at, float(percent)))

@@ -20,7 +20,7 @@ from riskctl.audit.log import AuditLog, Record, VerifyReport
 from riskctl.audit.postgres import PostgresAuditStore
 from riskctl.audit.sqlite import SqliteAuditStore
 from riskctl.audit.store import AuditStore
-from riskctl.build.release import build_release
+from riskctl.build.release import build_release, sha256_file
 from riskctl.clock import (
     Calendar,
     Clock,
@@ -47,8 +47,9 @@ from riskctl.policy import (
     evaluate_deploy,
     evaluate_review,
 )
+from riskctl.report import ArtifactCheck, Evidence, evidence
 from riskctl.rollout.controller import RolloutTarget
-from riskctl.signing import load_or_create_key
+from riskctl.signing import dsse_verify, key_id, load_or_create_key, load_public_key
 from riskctl.targets.interface import (
     ControlledTarget,
     DeployTarget,
@@ -859,10 +860,74 @@ class Session:
         resolved = {i.id: i for i in fold_incidents(self.audit.bodies())}[incident.id]
         return resolved.as_dict()
 
+    def report(self, release_ref: str) -> Evidence:
+        """The compliance evidence of one release: audit entries, artifacts, signature."""
+        release = self.ledger().release(release_ref)
+        bodies = self.audit.bodies()
+        built = next(
+            (
+                b
+                for b in bodies
+                if b.get("action") == "release.built" and b.get("release") == release.digest
+            ),
+            {},
+        )
+        directory = self.home / "releases" / release.id
+        recorded: Mapping[str, str] = (built.get("details") or {}).get("artifacts") or {}
+        checks = [
+            ArtifactCheck(
+                name,
+                digest,
+                sha256_file(directory / name) if (directory / name).is_file() else None,
+            )
+            for name, digest in sorted(recorded.items())
+        ]
+        signature = _check_provenance(directory, self.home / "keys" / "release.pub", release)
+        verified = self.audit.verify()
+        audit = (
+            verified.ok,
+            f"{verified.entries} entries, {verified.checkpoints} signed checkpoints, root "
+            f"{verified.root}"
+            + (
+                f"; {verified.unanchored} entries after the last checkpoint"
+                if verified.unanchored
+                else ""
+            ),
+            [f"#{p.seq}: {p.message}" if p.seq else p.message for p in verified.problems],
+        )
+        return evidence(
+            bodies,
+            release,
+            self.config,
+            generated_at=self.clock.now(),
+            artifacts=checks,
+            signature=signature,
+            audit=audit,
+        )
+
     def dora(self, env_name: str, days: float) -> dict[str, Any]:
         self.config.environment(env_name)  # validates the name
         report = dora_report(self.audit.bodies(), env_name, until=self.clock.now(), days=days)
         return report.as_dict()
+
+
+def _check_provenance(directory: Path, public_key: Path, release: Release) -> tuple[bool, str]:
+    """Verify the release's DSSE-signed provenance and that it names the release's artifacts."""
+    envelope = directory / "provenance.dsse.json"
+    if not envelope.is_file():
+        return False, f"{envelope.name} is missing from the release directory"
+    if not public_key.is_file():
+        return False, "the release signing key's public half is missing"
+    try:
+        statement = dsse_verify(envelope.read_bytes(), load_public_key(public_key))
+    except ValueError as exc:
+        return False, f"signature does not verify: {exc}"
+    subjects = {s.get("name") for s in statement.get("subject", []) if isinstance(s, dict)}
+    if release.wheel and release.wheel not in subjects:
+        return False, f"signed, but the provenance does not name {release.wheel}"
+    return True, f"verified with key {key_id(load_public_key(public_key))}; subjects: " + ", ".join(
+        sorted(str(s) for s in subjects)
+    )
 
 
 def _service_variables(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, assert_never
 
+from riskctl.analysis.load import generate_load
 from riskctl.analysis.prometheus import scrape
 from riskctl.analysis.runner import WindowProbe, run_window
 from riskctl.analysis.verdict import Phase as AnalysisPhase
@@ -392,6 +393,7 @@ class _Run:
             return st, None
         self.say(ready.reason)
         self.record("smoke.passed", occ.digest, {"release": occ.release, "version": ready.version})
+        self.warm_up(st, occ)
         stable = st.stable
         if self.spec.shadow.enabled and stable is not None:
             event = self.shadow(st, occ, stable)
@@ -441,6 +443,35 @@ class _Run:
             return None
         return Abort(report.summary())
 
+    def warm_up(self, st: EnvState, occ: SlotOccupant) -> None:
+        """Send the golden set straight to a new instance before it is judged or shadowed.
+
+        Every worker process loads its caches (market data, imports on first use) on its first
+        requests; without this, those one-off seconds land in the canary's first analysis window
+        as a latency tail that says nothing about the release. Failures here are not judged (the
+        shadow comparison and the analysis do that); they are only reported.
+        """
+        seconds = self.spec.analysis.warmup_s
+        path = st.rollout_meta.get("golden_set")
+        if seconds <= 0 or not path:
+            return
+        golden = load_golden_set(Path(str(path)))
+        bodies = [b for label, b in golden.requests() if label.endswith("/historical")]
+        if not bodies:
+            return
+        started = time.monotonic()
+        load = generate_load(
+            f"http://127.0.0.1:{occ.port}{PATH}",
+            bodies,
+            rate=min(50.0, max(2 * len(bodies), 20) / seconds),
+            seconds=seconds,
+            headers=self.headers(occ),
+        )
+        self.say(
+            f"warmed {occ.release} with {load.sent} golden-set requests in "
+            f"{time.monotonic() - started:.1f} s ({load.failures} failed; not judged)"
+        )
+
     def analyse(self, st: EnvState, seconds: float) -> tuple[EnvState, Event | None]:
         ro = st.rollout
         assert ro is not None  # noqa: S101
@@ -473,6 +504,11 @@ class _Run:
             metrics=lambda: {
                 ro.canary_slot: scrape(f"http://127.0.0.1:{canary.port}/metrics"),
                 stable_slot: scrape(f"http://127.0.0.1:{stable.port}/metrics"),
+            },
+            # Scrape targets as a Prometheus server knows them (the prometheus_url provider).
+            instances={
+                ro.canary_slot: f"127.0.0.1:{canary.port}",
+                stable_slot: f"127.0.0.1:{stable.port}",
             },
         )
         result = run_window(

@@ -108,3 +108,22 @@ def test_significant_but_immaterial_slowdown_is_tolerated() -> None:
     assert verdict.phase is Phase.SUCCESSFUL, verdict.summary()
     strict = AnalysisPolicy(min_samples=200, alpha=0.01, min_latency_increase_s=0.0)
     assert assess(Observation(400, 0, 3600, 0, canary, baseline), strict).phase is Phase.FAILED
+
+
+def test_ceiling_needs_more_than_one_stall() -> None:
+    """One or two stalled requests among 150 (a page fault, a busy host) do not breach the
+    ceiling; 1 % and at least three requests over it do.
+
+    Regression: a 4.3 s stall on an overloaded host failed a sound canary on p99 alone.
+    """
+    fast = _latencies(15, 148, 1.0)
+    baseline = _latencies(16, 1350, 1.0)
+    two = Observation(150, 0, 1350, 0, [*fast, 4.3, 4.4], baseline)
+    assert assess(two, POLICY_150).phase is Phase.SUCCESSFUL, assess(two, POLICY_150).summary()
+    three = Observation(150, 0, 1350, 0, [*fast[:-1], 4.3, 4.4, 4.5], baseline)
+    verdict = assess(three, POLICY_150)
+    assert verdict.phase is Phase.FAILED
+    assert "3 of 150 requests slower" in verdict.summary()
+
+
+POLICY_150 = AnalysisPolicy(min_samples=100, alpha=0.01)
