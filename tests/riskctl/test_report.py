@@ -71,7 +71,7 @@ def test_report_flags_a_changed_artifact_and_a_tampered_trail(
     with sqlite3.connect(built.home / "audit.sqlite") as db:
         db.execute("DROP TRIGGER riskctl_audit_entry_no_update")
         db.execute(
-            "UPDATE riskctl_audit_entry SET body = replace(body, 'eng-1', 'mallory') WHERE seq = 2"
+            "UPDATE riskctl_audit_entry SET body = replace(body, 'passed', 'PASSED') WHERE seq = 3"
         )
     target = tmp_path / "out" / "evidence.html"
     out = cli("audit", "report", built.release, "--out", str(target))
@@ -81,7 +81,7 @@ def test_report_flags_a_changed_artifact_and_a_tampered_trail(
     assert page.startswith("<!doctype html>")
     assert "<table>" in page
     assert "INCOMPLETE" in page
-    assert "#2:" in page  # the audit problem names the edited entry
+    assert "#3:" in page  # the audit problem names the edited entry
     assert "sbom.cdx.json" in page
     assert not list(target.parent.glob("*.partial"))
 

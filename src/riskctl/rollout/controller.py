@@ -455,18 +455,26 @@ class _Run:
         path = st.rollout_meta.get("golden_set")
         if seconds <= 0 or not path:
             return
-        golden = load_golden_set(Path(str(path)))
+        try:
+            golden = load_golden_set(Path(str(path)))
+        except GoldenSetError as exc:
+            self.say(f"no warm-up: {exc}")
+            return
         bodies = [b for label, b in golden.requests() if label.endswith("/historical")]
         if not bodies:
             return
         started = time.monotonic()
-        load = generate_load(
-            f"http://127.0.0.1:{occ.port}{PATH}",
-            bodies,
-            rate=min(50.0, max(2 * len(bodies), 20) / seconds),
-            seconds=seconds,
-            headers=self.headers(occ),
-        )
+        try:
+            load = generate_load(
+                f"http://127.0.0.1:{occ.port}{PATH}",
+                bodies,
+                rate=min(50.0, max(2 * len(bodies), 20) / seconds),
+                seconds=seconds,
+                headers=self.headers(occ),
+            )
+        except (ValueError, OSError) as exc:
+            self.say(f"warm-up of {occ.release} did not run: {exc}")
+            return
         self.say(
             f"warmed {occ.release} with {load.sent} golden-set requests in "
             f"{time.monotonic() - started:.1f} s ({load.failures} failed; not judged)"
