@@ -31,7 +31,13 @@ from riskctl.clock import (
 )
 from riskctl.config import LoadedConfig, load_config, resolve_config_path
 from riskctl.dora import dora_report
-from riskctl.errors import DeployFailedError, GateFailedError, PolicyRefusedError, UsageError
+from riskctl.errors import (
+    AuditError,
+    DeployFailedError,
+    GateFailedError,
+    PolicyRefusedError,
+    UsageError,
+)
 from riskctl.gates import GateContext, GateResult, make_gate, run_gates
 from riskctl.gitrepo import GitRepo
 from riskctl.incidents import OPENED, RESOLVED, automatic_incident, fold_incidents, incident_id
@@ -109,7 +115,14 @@ class Session:
         return self.loaded.config
 
     def ledger(self) -> Ledger:
-        return Ledger.from_bodies(self.audit.bodies())
+        try:
+            return Ledger.from_bodies(self.audit.bodies())
+        except (ValueError, KeyError, TypeError) as exc:
+            # Only an edited trail gets here: riskctl writes every entry it reads.
+            raise AuditError(
+                f"the audit trail cannot be read ({type(exc).__name__}: {exc}); run "
+                "`riskctl audit verify` to find the altered entry"
+            ) from None
 
     def record(
         self,

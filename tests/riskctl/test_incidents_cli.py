@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.riskctl.conftest import Built, Cli
+import pytest
+
+from tests.riskctl.conftest import Built, Cli, FakeTarget, session_for
 
 
 def test_open_resolve_and_list_an_incident(built: Built, cli: Cli) -> None:
@@ -61,10 +63,16 @@ def test_incident_usage_errors(built: Built, cli: Cli) -> None:
     assert "no incident" in unknown.stderr
 
 
-def test_dora_through_the_cli_states_its_definitions(built: Built, cli: Cli) -> None:
+def test_dora_through_the_cli_states_its_definitions(
+    built: Built, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`riskctl dora` prints figures with their definitions; JSON carries the same; an unknown
     environment is a usage error."""
-    assert cli("deploy", built.release, "--env", "dev", "--as", "eng-1").code == 0
+    session = session_for(built.repo, built.home, monkeypatch, "eng-1", target=FakeTarget())
+    try:
+        session.deploy(built.release, "dev")
+    finally:
+        session.close()
     out = cli("dora", "--env", "dev", "--days", "7", "--json")
     assert out.code == 0, out.stderr
     body = out.json()

@@ -71,7 +71,8 @@ def test_report_flags_a_changed_artifact_and_a_tampered_trail(
     with sqlite3.connect(built.home / "audit.sqlite") as db:
         db.execute("DROP TRIGGER riskctl_audit_entry_no_update")
         db.execute(
-            "UPDATE riskctl_audit_entry SET body = replace(body, 'passed', 'PASSED') WHERE seq = 3"
+            "UPDATE riskctl_audit_entry SET body = replace(body, 'command(s) passed', "
+            "'command(s) passed, honest') WHERE seq = 3"
         )
     target = tmp_path / "out" / "evidence.html"
     out = cli("audit", "report", built.release, "--out", str(target))
@@ -84,6 +85,19 @@ def test_report_flags_a_changed_artifact_and_a_tampered_trail(
     assert "#3:" in page  # the audit problem names the edited entry
     assert "sbom.cdx.json" in page
     assert not list(target.parent.glob("*.partial"))
+
+
+def test_an_unreadable_trail_is_a_clean_error(built: Built, cli: Cli) -> None:
+    """An edit that makes an entry unparseable stops the report with a pointer to verify."""
+    with sqlite3.connect(built.home / "audit.sqlite") as db:
+        db.execute("DROP TRIGGER riskctl_audit_entry_no_update")
+        db.execute(
+            "UPDATE riskctl_audit_entry SET body = replace(body, 'passed', 'PASSED') WHERE seq = 3"
+        )
+    out = cli("audit", "report", built.release)
+    assert out.code == 1
+    assert "riskctl audit verify" in out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
 
 
 def test_report_usage_errors(built: Built, cli: Cli) -> None:
