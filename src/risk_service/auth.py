@@ -5,7 +5,9 @@ useless to a reader of the database (there is nothing to brute-force); the hash 
 lookup uses.
 
 Scopes form a ladder: ``read`` reads stored runs; ``compute`` also calls the calculation
-endpoints; ``admin`` may do everything.
+endpoints; ``admin`` may do everything, including reading the sample of recent requests (which
+holds callers' positions). A scope this release does not know (written by a newer release sharing
+the store) grants nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +37,18 @@ class Scope(enum.StrEnum):
         """Whether a token of this scope may use an endpoint that needs ``needed``."""
         order = [Scope.READ, Scope.COMPUTE, Scope.ADMIN]
         return order.index(self) >= order.index(needed)
+
+
+def parse_scope(stored: str) -> Scope | None:
+    """The scope stored for a token, or ``None`` for one this release does not know.
+
+    A newer release sharing the store may add scopes; an unknown one grants nothing here rather
+    than failing the request.
+    """
+    try:
+        return Scope(stored)
+    except ValueError:
+        return None
 
 
 def hash_token(token: str) -> str:
@@ -74,4 +88,4 @@ def token_scope(factory: sessionmaker[Session], token: str) -> Scope | None:
     """The scope of an active ``token``, or ``None`` if it is unknown or revoked."""
     with factory() as session:
         found = repository.active_token(session, hash_token(token))
-        return Scope(found.scope) if found is not None else None
+        return parse_scope(found.scope) if found is not None else None

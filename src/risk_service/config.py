@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     # Where prod's upstream files are delivered (read by `data load` when no path is given).
     data_dir: Path = Path("var") / "inbox"
     log_level: str = "INFO"
+    # A bounded sample of recent real /v1/var and /v1/portfolio/var requests, kept in the store
+    # for riskctl's shadow replay (SPEC §4): at most `request_sample_size` rows, one successful
+    # request in `request_sample_every`, bodies up to `request_sample_max_bytes` (0 disables).
+    request_sample_size: int = Field(default=200, ge=0, le=10_000)
+    request_sample_every: int = Field(default=10, ge=0)
+    request_sample_max_bytes: int = Field(default=64 * 1024, ge=0)
 
     def resolved_database_url(self) -> str:
         """The configured database URL, or the default SQLite file under ``./var``."""

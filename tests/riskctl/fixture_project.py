@@ -1,10 +1,16 @@
 """A tiny git project with the same CLI and HTTP contract as risk-service, for riskctl's tests.
 
 Its service (``risk-service serve``) is a tiny ASGI app under real uvicorn answering /healthz,
-/readyz, /version and POST /v1/portfolio/var (bearer token outside dev), plus ``db upgrade``,
-``token create`` and ``daily-run``, so releases can be built, gated and deployed quickly and for
-real. ``behaviour.py`` holds the knobs that make the faulty variants (1.5x VaR, 5xx on a
-fraction, slower, crash on start).
+/readyz, /version, POST /v1/portfolio/var and GET /v1/admin/request-samples (bearer token outside
+dev), plus ``db upgrade``, ``token create`` and ``daily-run``, so releases can be built, gated and
+deployed quickly and for real. ``behaviour.py`` holds the knobs that make the faulty variants
+(1.5x VaR, 5xx on a fraction, slower, crash on start).
+
+Like the real service it samples recent real requests for the shadow replay — in memory, per
+process, every successful request by default (``RISK_SERVICE_REQUEST_SAMPLE_EVERY``; the real
+service keeps one in 10), never those marked ``X-Riskctl-Shadow`` or ``X-Riskctl-Load``. With
+``FIXTURE_NO_REQUEST_SAMPLES`` set in its environment it behaves like an older release: the
+endpoint answers 404.
 """
 
 from __future__ import annotations
@@ -85,17 +91,55 @@ def main(argv=None):
 '''
 
 APP = '''\
-"""The ASGI app: health, readiness, version and portfolio VaR (the contract riskctl relies on)."""
+"""The ASGI app: health, readiness, version, portfolio VaR and the sample of recent requests
+(the contract riskctl relies on)."""
 
 import asyncio
+import collections
+import datetime
 import itertools
 import json
 import os
+import urllib.parse
 
 from fixture_svc import behaviour
 from fixture_svc.engine import portfolio_var
 
 _count = itertools.count(1)
+_KEEP = int(os.environ.get("RISK_SERVICE_REQUEST_SAMPLE_SIZE", "200"))
+_EVERY = int(os.environ.get("RISK_SERVICE_REQUEST_SAMPLE_EVERY", "1"))
+_samples = collections.deque(maxlen=max(_KEEP, 1))
+_eligible = itertools.count(1)
+_ids = itertools.count(1)
+_NOT_SAMPLED = (b"x-riskctl-shadow", b"x-riskctl-load")
+
+
+def _sample(scope, method, path, body, status):
+    """Keep one successful real request in _EVERY, newest last, at most _KEEP."""
+    if _KEEP <= 0 or _EVERY <= 0 or not 200 <= status < 300:
+        return
+    if any(key.lower() in _NOT_SAMPLED for key, _ in scope["headers"]):
+        return
+    if next(_eligible) % _EVERY:
+        return
+    _samples.append({
+        "id": next(_ids), "method": method, "path": path, "body": body, "status": status,
+        "received_at": datetime.datetime.now(datetime.UTC).isoformat(),
+    })
+
+
+async def _request_samples(scope, send):
+    if os.environ.get("FIXTURE_NO_REQUEST_SAMPLES"):
+        return await _send(send, 404, {"error": {"code": "not_found", "message": "Not Found",
+                                                  "field": None}})
+    query = urllib.parse.parse_qs(scope.get("query_string", b"").decode())
+    raw = query.get("limit", ["50"])[-1]
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        return await _send(send, 422, {"error": {"code": "validation_error",
+                                                  "message": "limit: 1 to 500", "field": "limit"}})
+    newest = list(reversed(_samples))[: int(raw)]
+    return await _send(send, 200, {"samples": newest, "sample_size": _KEEP,
+                                   "sample_every": _EVERY})
 
 
 async def _send(send, status, body):
@@ -119,6 +163,13 @@ async def app(scope, receive, send):
             "artifact_digest": env.get("RISK_SERVICE_ARTIFACT_DIGEST", "unknown"),
             "environment": env.get("RISK_SERVICE_ENVIRONMENT", "dev"),
         })
+    authorised = True
+    if os.environ.get("RISK_SERVICE_ENVIRONMENT", "dev") != "dev":
+        authorised = dict(scope["headers"]).get(b"authorization", b"").startswith(b"Bearer ")
+    if method == "GET" and path == "/v1/admin/request-samples":
+        if not authorised:
+            return await _send(send, 401, {"error": {"code": "unauthorized"}})
+        return await _request_samples(scope, send)
     if method == "POST" and path == "/v1/portfolio/var":
         chunks = []
         more = True
@@ -126,17 +177,16 @@ async def app(scope, receive, send):
             message = await receive()
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-        if os.environ.get("RISK_SERVICE_ENVIRONMENT", "dev") != "dev":
-            auth = dict(scope["headers"]).get(b"authorization", b"")
-            if not auth.startswith(b"Bearer "):
-                return await _send(send, 401, {"error": {"code": "unauthorized"}})
+        if not authorised:
+            return await _send(send, 401, {"error": {"code": "unauthorized"}})
         await asyncio.sleep(behaviour.DELAY_S)
         n = next(_count)
         failing = n > behaviour.ERROR_AFTER and behaviour.ERROR_EVERY
         if failing and n % behaviour.ERROR_EVERY == 0:
             return await _send(send, 500, {"error": {"code": "internal"}})
         book = json.loads(b"".join(chunks))
-        return await _send(send, 200, portfolio_var(book, behaviour.VAR_FACTOR))
+        await _send(send, 200, portfolio_var(book, behaviour.VAR_FACTOR))
+        return _sample(scope, method, path, book, 200)
     return await _send(send, 404, {"error": {"code": "not_found", "message": path}})
 '''
 
@@ -175,6 +225,20 @@ def test_var():
     """The loss at the confidence rank is returned."""
     book = {"positions": {"A": 1.0}, "returns": {"A": [-0.1, 0.2, 0.0]}, "confidence": 0.5}
     assert portfolio_var(book)["portfolio_var"] == 0.0
+'''
+
+TEST_APP = '''\
+from fixture_svc import app
+
+
+def test_only_successful_real_requests_are_sampled():
+    """A 2xx real request is kept; shadow traffic, synthetic load and errors are not."""
+    app._samples.clear()
+    app._sample({"headers": []}, "POST", "/v1/portfolio/var", {"k": 1}, 200)
+    app._sample({"headers": [(b"X-Riskctl-Shadow", b"1")]}, "POST", "/v1/portfolio/var", {}, 200)
+    app._sample({"headers": [(b"x-riskctl-load", b"1")]}, "POST", "/v1/portfolio/var", {}, 200)
+    app._sample({"headers": []}, "POST", "/v1/portfolio/var", {"k": 2}, 500)
+    assert [s["body"] for s in app._samples] == [{"k": 1}]
 '''
 
 
@@ -322,6 +386,7 @@ def make_project(root: Path, ports: dict[str, int]) -> Path:
         "src/fixture_svc/behaviour.py": BEHAVIOUR,
         "src/fixture_svc/engine.py": ENGINE,
         "tests/test_engine.py": TEST,
+        "tests/test_app.py": TEST_APP,
         "docs/index.md": "# Fixture service\n",
         "requirements/runtime.lock": runtime_lock(),
         "delivery.toml": policy(ports),

@@ -491,6 +491,7 @@ def test_openapi_documents_the_contract(client: httpx.Client) -> None:
         "/v1/var",
         "/v1/portfolio/var",
         "/v1/runs/{business_date}",
+        "/v1/admin/request-samples",
     }
     var_schema = spec["components"]["schemas"]["VarRequest"]
     assert var_schema["additionalProperties"] is False

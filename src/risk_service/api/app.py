@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import Depends, FastAPI, Header, Path
+from fastapi import Depends, FastAPI, Header, Path, Query
 from fastapi.responses import JSONResponse, Response
 from numpy.typing import NDArray
 from sqlalchemy import text
@@ -23,6 +23,7 @@ from risk_service.api import errors, metrics
 from risk_service.api.errors import ApiError
 from risk_service.api.market import MarketCache
 from risk_service.api.middleware import RequestMiddleware
+from risk_service.api.sampling import RequestSampler
 from risk_service.api.schemas import (
     ErrorBody,
     Health,
@@ -32,11 +33,13 @@ from risk_service.api.schemas import (
     Readiness,
     Release,
     RunResponse,
+    SampledRequest,
+    SampledRequests,
     VarRequest,
     VarResponse,
     VersionInfo,
 )
-from risk_service.auth import Scope, hash_token
+from risk_service.auth import Scope, hash_token, parse_scope
 from risk_service.config import Settings
 from risk_service.logs import configure as configure_logs
 from risk_service.store import database, repository
@@ -73,7 +76,7 @@ class TokenCache:
             return hit[1]
         with self._factory() as session:
             found = repository.active_token(session, digest)
-            scope = Scope(found.scope) if found is not None else None
+            scope = parse_scope(found.scope) if found is not None else None
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
@@ -125,7 +128,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Value-at-Risk engine and the daily risk run's results.",
     )
     errors.install(app)
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    sampler = RequestSampler(
+        factory,
+        keep=settings.request_sample_size,
+        every=settings.request_sample_every,
+        max_bytes=min(settings.request_sample_max_bytes, settings.max_body_bytes),
+    )
+    app.state.request_sampler = sampler
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, sampler=sampler)
 
     def require(needed: Scope) -> Callable[..., None]:
         def check(authorization: Annotated[str | None, Header()] = None) -> None:
@@ -405,6 +415,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
                 for r in results
             ],
+        )
+
+    @app.get(
+        "/v1/admin/request-samples",
+        response_model=SampledRequests,
+        tags=["admin"],
+        responses={503: {"model": ErrorBody, "description": "store unavailable"}, **_ERRORS},
+        dependencies=[Depends(require(Scope.ADMIN))],
+    )
+    def request_samples(
+        limit: Annotated[
+            int, Query(ge=1, le=500, description="How many of the newest samples to return.")
+        ] = 50,
+    ) -> SampledRequests:
+        """Recent real calculation requests, newest first (riskctl replays them in its shadow
+        comparison). They hold callers' positions, hence the admin scope."""
+        try:
+            with factory() as session:
+                rows = repository.recent_request_samples(session, limit)
+        except SQLAlchemyError as exc:
+            raise ApiError(503, "unavailable", "request sample store unavailable") from exc
+        return SampledRequests(
+            samples=[
+                SampledRequest(
+                    id=r.id,
+                    method=r.method,
+                    path=r.path,
+                    body=r.body,
+                    received_at=_aware(r.received_at),
+                    status=r.status,
+                )
+                for r in rows
+            ],
+            sample_size=sampler.keep if sampler.enabled else 0,
+            sample_every=sampler.every,
         )
 
     return app

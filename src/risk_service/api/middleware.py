@@ -1,11 +1,15 @@
-"""ASGI middleware: request id, access log, metrics, bounded bodies and JSON-only bodies.
+"""ASGI middleware: request id, access log, metrics, bounded bodies, JSON-only bodies, and the
+sample of recent requests.
 
 The body is read here, up to the limit, before the application sees it: a body over the limit is
 answered 413 without being buffered further, whether or not the client sent ``Content-Length``.
+After the response has been sent, a calculation request may be offered to the
+:class:`~risk_service.api.sampling.RequestSampler` (which never raises and never blocks).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
@@ -16,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from risk_service.api.errors import error_body
 from risk_service.api.metrics import LATENCY, REJECTED, REQUESTS
+from risk_service.api.sampling import RequestSampler
 from risk_service.logs import get_logger
 
 log = get_logger("risk_service.access")
@@ -61,9 +66,12 @@ async def _send_error(send: Send, status: int, code: str, message: str, request_
 class RequestMiddleware:
     """Everything done around each HTTP request."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, sampler: RequestSampler | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.sampler = sampler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,7 +83,14 @@ class RequestMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         method = str(scope.get("method", "GET"))
+        path = str(scope.get("path", ""))
         status_holder: dict[str, int] = {"status": 500}
+        sampler = self.sampler
+        if sampler is not None and not sampler.wants(method, path, scope.get("headers", [])):
+            sampler = None
+        received_at = dt.datetime.now(dt.UTC)
+        body = b""
+        completed = False
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -88,13 +103,14 @@ class RequestMiddleware:
         try:
             refused = await self._refuse(scope, receive, method)
             if refused is not None:
-                status, code, text, body_receive = refused
+                status, code, text, body_receive, body = refused
                 if status:
                     status_holder["status"] = status
                     await _send_error(send, status, code, text, request_id)
                     return
                 receive = body_receive
             await self.app(scope, receive, send_wrapper)
+            completed = True
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
@@ -105,18 +121,22 @@ class RequestMiddleware:
             log.info(
                 "request",
                 method=method,
-                path=scope.get("path", ""),
+                path=path,
                 route=template,
                 status=status,
                 duration_ms=round(elapsed * 1000.0, 3),
                 client=(scope.get("client") or ("", 0))[0],
             )
+            if sampler is not None and completed:
+                # The response is out; this only counts and, for one request in N, queues a write.
+                sampler.offer(method, path, body, status, received_at)
             structlog.contextvars.clear_contextvars()
 
     async def _refuse(
         self, scope: Scope, receive: Receive, method: str
-    ) -> tuple[int, str, str, Receive] | None:
-        """Read a request body within the limit; returns an error to send or a replay receive."""
+    ) -> tuple[int, str, str, Receive, bytes] | None:
+        """Read a request body within the limit; returns an error to send, or a replay receive
+        and the body."""
         if method not in _BODY_METHODS:
             return None
         length = _header(scope, b"content-length")
@@ -124,9 +144,9 @@ class RequestMiddleware:
         too_large = f"request body exceeds the limit of {limit} bytes"
         if length is not None:
             if not length.isdigit():
-                return 400, "bad_request", "invalid Content-Length header", receive
+                return 400, "bad_request", "invalid Content-Length header", receive, b""
             if int(length) > limit:
-                return 413, "payload_too_large", too_large, receive
+                return 413, "payload_too_large", too_large, receive, b""
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -137,7 +157,7 @@ class RequestMiddleware:
             chunk = bytes(message.get("body", b""))
             size += len(chunk)
             if size > limit:
-                return 413, "payload_too_large", too_large, receive
+                return 413, "payload_too_large", too_large, receive, b""
             chunks.append(chunk)
             more = bool(message.get("more_body", False))
         body = b"".join(chunks)
@@ -147,6 +167,7 @@ class RequestMiddleware:
                 "unsupported_media_type",
                 "request bodies must be JSON (Content-Type: application/json)",
                 receive,
+                b"",
             )
         sent = False
 
@@ -157,4 +178,4 @@ class RequestMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        return 0, "", "", replay
+        return 0, "", "", replay, body

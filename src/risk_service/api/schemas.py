@@ -159,6 +159,25 @@ class RunResponse(BaseModel):
     portfolios: list[PortfolioResult]
 
 
+class SampledRequest(BaseModel):
+    """One recent real request as the service received it (kept for riskctl's shadow replay)."""
+
+    id: int
+    method: str
+    path: str
+    body: dict[str, Any]
+    received_at: dt.datetime
+    status: int
+
+
+class SampledRequests(BaseModel):
+    """The newest sampled requests, newest first, and how the service samples them."""
+
+    samples: list[SampledRequest]
+    sample_size: int = Field(description="Rows the store keeps at most (0: sampling is off).")
+    sample_every: int = Field(description="One successful request in this many is kept.")
+
+
 class Health(BaseModel):
     """Liveness."""
 

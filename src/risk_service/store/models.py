@@ -153,3 +153,20 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RequestSample(Base):
+    """One recent real request to a calculation endpoint, kept for riskctl's shadow replay.
+
+    A bounded table: each write prunes every row more than ``request_sample_size`` ids older than
+    the newest, so it never holds more than that many rows (see ``repository.add_request_sample``).
+    """
+
+    __tablename__ = "request_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

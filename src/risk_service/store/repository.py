@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +20,7 @@ from risk_service.store.models import (
     Instrument,
     MarketDay,
     Position,
+    RequestSample,
     Result,
     Run,
     RunAttempt,
@@ -323,4 +325,40 @@ def active_token_by_name(session: Session, name: str) -> ApiToken | None:
     """The unrevoked token called ``name``."""
     return session.scalar(
         select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
+    )
+
+
+# --- request samples ---------------------------------------------------------------------------
+
+
+def add_request_sample(
+    session: Session,
+    *,
+    method: str,
+    path: str,
+    body: Mapping[str, Any],
+    status: int,
+    received_at: dt.datetime,
+    keep: int,
+) -> None:
+    """Record one request and prune the table to the newest ``keep`` ids.
+
+    Rows older than ``newest id - keep`` go, so the table never holds more than ``keep`` rows,
+    even with several writers (ids are unique; a gap only means fewer rows are kept).
+    """
+    session.add(
+        RequestSample(
+            method=method, path=path, body=dict(body), status=status, received_at=received_at
+        )
+    )
+    session.flush()
+    newest = session.scalar(select(func.max(RequestSample.id)))
+    if newest is not None:
+        session.execute(delete(RequestSample).where(RequestSample.id <= newest - keep))
+
+
+def recent_request_samples(session: Session, limit: int) -> list[RequestSample]:
+    """The newest ``limit`` request samples, newest first."""
+    return list(
+        session.scalars(select(RequestSample).order_by(RequestSample.id.desc()).limit(limit))
     )

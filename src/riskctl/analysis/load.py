@@ -3,7 +3,9 @@
 Canary analysis needs enough samples to decide; when real traffic is thin the controller sends
 the golden set's requests at a fixed rate (open loop, so a slow canary cannot slow the load
 down and hide itself). HAProxy's ``X-Served-By`` header says which slot answered each request.
-Bounded in rate, duration and concurrency; it only ever talks to 127.0.0.1.
+Bounded in rate, duration and concurrency; it only ever talks to 127.0.0.1. Every request carries
+``X-Riskctl-Load: 1`` so the service never mistakes it for real traffic (it keeps a sample of real
+requests for the shadow replay, and leaves these out).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import httpx
 MAX_RATE = 2_000.0
 MAX_SECONDS = 600.0
 MAX_IN_FLIGHT = 256
+#: Marks synthetic load; the service does not sample such requests (risk_service.api.sampling).
+SYNTHETIC_HEADERS: Mapping[str, str] = {"X-Riskctl-Load": "1"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +125,9 @@ def generate_load(
         )
     if not bodies:
         raise ValueError("no request bodies to send")
+    marked = {**(headers or {}), **SYNTHETIC_HEADERS}
     return asyncio.run(
-        _run(url, bodies, rate=rate, seconds=seconds, headers=headers or {}, timeout=timeout)
+        _run(url, bodies, rate=rate, seconds=seconds, headers=marked, timeout=timeout)
     )
 
 
@@ -155,7 +160,7 @@ class BackgroundLoad:
         self.bodies = list(bodies)
         self.rate = rate
         self.seconds = seconds
-        self.headers = dict(headers or {})
+        self.headers = {**(headers or {}), **SYNTHETIC_HEADERS}
         self.timeout = timeout
         self.result = LoadResult()
         self._lock = threading.Lock()
@@ -235,6 +240,7 @@ class BackgroundLoad:
 __all__ = [
     "MAX_RATE",
     "MAX_SECONDS",
+    "SYNTHETIC_HEADERS",
     "BackgroundLoad",
     "LoadResult",
     "Sample",
