@@ -270,7 +270,10 @@ class TargetSpec(_Model):
         "--name",
         "{name}",
         "--scope",
-        "compute",
+        # admin (which includes compute): the shadow comparison also reads the stable release's
+        # sampled requests (GET /v1/admin/request-samples). riskctl already runs every command of
+        # the environment's store, so this grants it nothing it could not do.
+        "admin",
     )
     health_path: str = "/healthz"
     ready_path: str = "/readyz"

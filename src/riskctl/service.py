@@ -609,7 +609,11 @@ class Session:
                     "rollback.performed",
                     release=previous.digest,
                     env=env_name,
-                    details={"release": previous.id, "reason": outcome.message},
+                    details={
+                        "release": previous.id,
+                        "reason": outcome.message,
+                        "aborted": release.id,
+                    },
                 )
         event = Event.ROLLED_BACK if outcome.rolled_back else Event.DEPLOY_FAILED
         self.notify(Notification(event, env_name, outcome.message, release.id))

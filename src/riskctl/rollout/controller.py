@@ -424,6 +424,7 @@ class _Run:
             allowance=allowance,
             headers=headers,
             timeout=shadow.timeout_s,
+            replay_recent=shadow.replay_recent,
         )
         lines = report.lines()
         summary = {

@@ -65,7 +65,7 @@ def test_failed_run_on_new_release_falls_back_to_last_good(
     assert body["producer"] == releases["v1"]
     assert [a["release"] for a in body["attempts"]] == [releases["runfails"], releases["v1"]]
     assert [a["exit_code"] == 0 for a in body["attempts"]] == [False, True]
-    assert _actions(fleet)[-4:] == [
+    assert _actions(fleet)[-5:] == [
         "risk-run",
         "risk-run",
         "risk-run-fell_back",
