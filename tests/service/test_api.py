@@ -498,3 +498,23 @@ def test_openapi_documents_the_contract(client: httpx.Client) -> None:
 
 
 _ = dt
+
+
+def test_each_worker_warms_its_market_window_before_serving(
+    seeded_url: str, sqlite_url: str
+) -> None:
+    """Start-up loads the stored market window, so no request pays for it; an empty store is
+    no start-up failure (readiness reports it)."""
+    import asyncio  # noqa: PLC0415
+
+    from risk_service.api.app import create_app  # noqa: PLC0415
+
+    async def start(url: str) -> bool:
+        app = create_app(settings_for(url))
+        assert not app.state.market.loaded
+        async with app.router.lifespan_context(app):  # what uvicorn runs before accepting
+            return bool(app.state.market.loaded)
+
+    assert asyncio.run(start(seeded_url))
+    migrated(sqlite_url).engine.dispose()
+    assert not asyncio.run(start(sqlite_url))  # nothing stored yet: starts, not loaded

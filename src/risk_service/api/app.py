@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Annotated, Any
 
 import numpy as np
@@ -42,7 +43,14 @@ from risk_service.api.schemas import (
 from risk_service.auth import Scope, hash_token, parse_scope
 from risk_service.config import Settings
 from risk_service.logs import configure as configure_logs
+from risk_service.logs import get_logger
 from risk_service.store import database, repository
+
+log = get_logger("risk_service.api")
+
+# A tiny book computed once per worker at start-up, so the engine's first real request is warm.
+_WARM_BOOK = np.array([1.0, -0.5])
+_WARM_RETURNS = np.random.default_rng(0).normal(0.0, 0.01, (250, 2))
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text_}
@@ -122,10 +130,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     tokens = TokenCache(factory)
     version = settings.resolved_version()
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Each worker warms up before it accepts a connection: the market-data window and the
+        # engine's code paths, so the first requests (a canary's first analysis window) are not
+        # the slow ones.
+        warmed = market.warm()
+        _compute(lambda: engine.portfolio_var(_WARM_BOOK, _WARM_RETURNS, 0.99, "historical"))
+        log.info("worker warmed", market_window=warmed)
+        yield
+
     app = FastAPI(
         title="risk-service",
         version=version,
         description="Value-at-Risk engine and the daily risk run's results.",
+        lifespan=lifespan,
     )
     errors.install(app)
     sampler = RequestSampler(
@@ -135,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=min(settings.request_sample_max_bytes, settings.max_body_bytes),
     )
     app.state.request_sampler = sampler
+    app.state.market = market
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, sampler=sampler)
 
     def require(needed: Scope) -> Callable[..., None]:

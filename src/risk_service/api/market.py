@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from risk_service.api.errors import ApiError
@@ -68,6 +69,23 @@ class MarketCache:
                     )
                 self._index = self._window.column_index()
             return self._window
+
+    @property
+    def loaded(self) -> bool:
+        """Whether a window is in memory."""
+        return self._window is not None
+
+    def warm(self) -> bool:
+        """Load the latest window now (at worker start-up), so no request pays for it.
+
+        Returns whether there was a window to load; a store that is not ready yet is not an error
+        here (``/readyz`` reports it, and the first request loads the window later).
+        """
+        try:
+            self._latest(self._default_window)
+        except (ApiError, SQLAlchemyError):
+            return False
+        return True
 
     def scenarios(self, symbols: list[str], as_of: dt.date | None, window: int | None) -> Scenarios:
         """The last ``window`` days through ``as_of`` (default: latest) for ``symbols``."""
