@@ -726,3 +726,166 @@ def demo(
         story.clean(root)
         return
     raise typer.Exit(story.run_demo(root))
+
+
+# --- render (SPEC §6) ----------------------------------------------------------------------
+
+render_app = typer.Typer(
+    help="Render the delivery policy for another platform (Kubernetes).", no_args_is_help=True
+)
+app.add_typer(render_app, name="render")
+
+
+@render_app.command("k8s")
+def render_k8s_command(
+    *,
+    env: EnvOpt,
+    image: Annotated[
+        str,
+        typer.Option(
+            "--image",
+            help="Image reference CI pushed, with a tag or @sha256 digest (riskctl builds "
+            "wheels, not images, so it cannot derive one).",
+        ),
+    ],
+    release: Annotated[
+        str | None,
+        typer.Option(
+            "--release",
+            help="Release (id or digest) the image was built from: sets the version, commit "
+            "and digest /version reports.",
+        ),
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", help="Namespace (default: risk-service-ENV).")
+    ] = None,
+    create_namespace: Annotated[
+        bool, typer.Option("--create-namespace", help="Also render the Namespace.")
+    ] = False,
+    replicas: Annotated[
+        int | None,
+        typer.Option("--replicas", min=1, help="API pods (default by strategy: 1, 2, 4)."),
+    ] = None,
+    prometheus_url: Annotated[
+        str | None,
+        typer.Option(
+            "--prometheus-url",
+            help="In-cluster Prometheus address for canary analysis (required for canary).",
+        ),
+    ] = None,
+    daily_run_image: Annotated[
+        str | None,
+        typer.Option(
+            "--daily-run-image", help="Image of the daily-run CronJob (default: --image)."
+        ),
+    ] = None,
+    fast_track: Annotated[
+        bool, typer.Option("--fast-track", help="The fast track's canary steps.")
+    ] = False,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate",
+            help="Check every manifest offline against the Kubernetes and Argo Rollouts "
+            "schemas; exit 1 on a violation (needs kubernetes-validate).",
+        ),
+    ] = False,
+    kubernetes_version: Annotated[
+        str, typer.Option("--kubernetes-version", help="Kubernetes schemas to validate against.")
+    ] = "1.30",
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out", help="Write one file per kind into this new or empty directory, not stdout."
+        ),
+    ] = None,
+    actor: AsOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Kubernetes manifests for ENV: Argo Rollouts Rollout and AnalysisTemplate, Services,
+    daily-run CronJob (SPEC §6). Gates, approvals, windows, shadow comparison and the audit
+    trail stay in riskctl."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from riskctl.config import DeliveryConfig  # noqa: PLC0415
+    from riskctl.render import (  # noqa: PLC0415 - keeps the CLI's start light
+        ReleaseInfo,
+        RenderOptions,
+        render_k8s,
+        split_by_kind,
+        to_yaml,
+    )
+
+    def render(policy: DeliveryConfig, info: ReleaseInfo | None) -> tuple[Any, str]:
+        options = RenderOptions(
+            env=env,
+            image=image,
+            namespace=namespace,
+            create_namespace=create_namespace,
+            replicas=replicas,
+            prometheus_url=prometheus_url,
+            daily_run_image=daily_run_image,
+            fast_track=fast_track,
+            release=info,
+        )
+        docs = render_k8s(policy, options)
+        if validate:
+            from riskctl.render.validate import check_manifests  # noqa: PLC0415
+
+            check_manifests(docs, kubernetes_version)
+        payload: dict[str, Any] = {
+            "env": env,
+            "namespace": options.resolved_namespace,
+            "image": image,
+            "release": info.id if info else None,
+            "validated": kubernetes_version if validate else None,
+            "kinds": [d["kind"] for d in docs],
+        }
+        if out is None:
+            payload["manifests"] = docs
+            return payload, to_yaml(docs)
+        target = Path(out)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise UsageError(f"--out {out}: not an empty directory (stale manifests would apply)")
+        target.mkdir(parents=True, exist_ok=True)
+        files = []
+        for name, text in split_by_kind(docs):
+            (target / name).write_text(text, encoding="utf-8")
+            files.append(str(target / name))
+        payload["files"] = files
+        checked = f", valid for Kubernetes {kubernetes_version}" if validate else ""
+        return payload, f"wrote {len(files)} files to {out}{checked}\n" + "\n".join(
+            f"  {f}" for f in files
+        )
+
+    if release is not None:
+
+        def body(s: Session) -> tuple[Any, str]:
+            found = s.ledger().release(release)
+            info = ReleaseInfo(found.id, found.version, found.commit, found.digest)
+            return render(s.loaded.config, info)
+
+        _run(as_json, config, actor, body)
+        return
+    try:
+        payload, text = render(_load_policy(config), None)
+    except RiskctlError as exc:
+        _fail(as_json, exc, exc.exit_code)
+    except OSError as exc:
+        _fail(as_json, exc, 1)
+    _emit(as_json, payload, text.rstrip("\n"))
+
+
+def _load_policy(config: str | None) -> Any:
+    """The policy file alone (no audit store): for commands that only read policy."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from riskctl.config import load_config, resolve_config_path  # noqa: PLC0415
+    from riskctl.gitrepo import GitRepo  # noqa: PLC0415
+
+    try:
+        root: Path | None = GitRepo.discover(Path.cwd()).root
+    except UsageError:
+        root = None
+    return load_config(resolve_config_path(config, root)).config
