@@ -26,8 +26,22 @@ from riskctl.analysis.verdict import AnalysisPolicy, Observation, Phase, Verdict
 from riskctl.config import Analysis
 from riskctl.router.interface import ServerStats
 
-#: A window short of the minimum sample is extended up to this many times its length.
+#: A window short of the minimum sample is extended up to this many times its length ...
 EXTEND = 2.0
+#: ... and on to this many times while the sample still grows fast enough to get there (a busy
+#: host sends the synthetic load more slowly than asked; the canary should not pause for that).
+EXTEND_MAX = 5.0
+
+
+def _will_reach(verdict: Verdict, needed: int, elapsed: float, horizon: float) -> bool:
+    """Whether both sides, at the rates seen so far, reach ``needed`` requests by ``horizon``."""
+    if elapsed <= 0:
+        return False
+    seen = min(
+        verdict.metrics.get("canary_requests", 0.0), verdict.metrics.get("baseline_requests", 0.0)
+    )
+    return seen > 0 and seen / elapsed * horizon >= needed
+
 
 __all__ = [
     "AnalysisOutcome",
@@ -275,7 +289,14 @@ def run_window(
                 return AnalysisOutcome(None, reason, rate, time.monotonic() - begin)
             elapsed = time.monotonic() - begin
             verdict = observe(final=False)
-            if verdict.phase is Phase.RUNNING and elapsed >= EXTEND * window:
+            if (
+                verdict.phase is Phase.RUNNING
+                and elapsed >= EXTEND * window
+                and (
+                    elapsed >= EXTEND_MAX * window
+                    or not _will_reach(verdict, spec.min_samples, elapsed, EXTEND_MAX * window)
+                )
+            ):
                 verdict = observe(final=True)  # still short of samples: Inconclusive
             if verdict.phase is Phase.FAILED or (
                 elapsed >= window and verdict.phase is not Phase.RUNNING

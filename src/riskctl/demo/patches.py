@@ -57,7 +57,7 @@ DEFECT_PATCH = Patch(
     "src/risk_service/api/app.py",
     '''
 
-# v4: a pooled-connection "optimisation" for prod that leaks: after 20 requests a worker fails
+# v4: a pooled-connection "optimisation" for prod that leaks: after 60 requests a worker fails
 # every fourth /v1 request. Dev and staging never see it.
 _create_app_unpooled = create_app
 
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def pooled(request: Any, call_next: Any) -> Any:
         if request.url.path.startswith("/v1/"):
             served[0] += 1
-            if served[0] > 20 and served[0] % 4 == 0:
+            if served[0] > 60 and served[0] % 4 == 0:
                 body = {"error": {"code": "internal", "message": "pool exhausted", "field": None}}
                 return JSONResponse(body, status_code=500)
         return await call_next(request)
