@@ -4,8 +4,10 @@
 set -euo pipefail
 
 # Besides the packages asked for: prometheus, the server the analysis tests start themselves
-# (the optional Prometheus provider, `prometheus_url`); nothing here starts it.
-packages=("$@" prometheus)
+# (the optional Prometheus provider, `prometheus_url`); nothing here starts it. chromium, the
+# browser the dashboard's browser tests drive through Playwright (/usr/bin/chromium; Playwright's
+# own browser download does not work offline).
+packages=("$@" prometheus chromium)
 need_apt=()
 for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
