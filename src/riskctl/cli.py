@@ -444,6 +444,38 @@ def incident_list(
 
 
 @app.command()
+def dashboard(
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on (loopback only unless --allow-remote)."),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")
+    ] = 8400,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a non-loopback --host. The dashboard has no login and no TLS: anyone "
+            "who can reach the port can read the audit trail.",
+        ),
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the read-only web dashboard and print its URL.
+
+    Environments and what runs there, rollouts with their analysis, release history, the audit
+    trail and its verification, DORA metrics with charts, incidents and the latest risk runs.
+    """
+    from riskctl.dashboard.command import run_dashboard  # noqa: PLC0415 - keeps start-up light
+
+    try:
+        run_dashboard(host, port, config, allow_remote=allow_remote)
+    except RiskctlError as exc:
+        _fail(False, exc, exc.exit_code)
+
+
+@app.command()
 def dora(
     env: Annotated[str, typer.Option("--env", help="Environment to measure.")] = "prod",
     days: Annotated[

@@ -313,7 +313,10 @@ class Demo:
             Panel(
                 f"done in {elapsed:.0f} s. Front doors: dev http://127.0.0.1:18100, staging "
                 "http://127.0.0.1:18200, prod http://127.0.0.1:18300 (still running; "
-                "`make demo-clean` stops them). The dashboard is not built yet.",
+                "`make demo-clean` stops them).\nDashboard of this story: "
+                f"RISKCTL_HOME={self.home.relative_to(self.root)} "
+                f"RISKCTL_CONFIG={self.policy.relative_to(self.root)} .venv/bin/riskctl "
+                "dashboard, then open http://127.0.0.1:8400",
                 title="riskctl demo",
             )
         )

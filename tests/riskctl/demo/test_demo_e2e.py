@@ -49,6 +49,7 @@ def test_demo_runs_to_the_end(tmp_path: Path) -> None:
         assert "+50.00 %" in output
         assert "analysis failed" in output  # v4
         assert "rollback.performed" in output
+        assert "http://127.0.0.1:8400" in output  # the dashboard of the story
         assert "resolved INC-" in output  # the incident v4's rollback opened
         assert "change failure rate   33 % (1 of 3 deploys)" in output  # v1, v2 ok; v4 aborted
         assert "audit trail OK" in output
