@@ -52,7 +52,7 @@ typecheck: $(STAMP)
 
 test: setup lint ## lint, then the whole suite with branch coverage (fails under 80 %)
 	rm -f .coverage .coverage.*
-	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term --cov-report=xml -p no:cacheprovider
+	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term --cov-report=xml -p no:cacheprovider --durations=20
 	@# the engine is held to a higher bar than the whole package
 	@engine=$$($(BIN)/python -m coverage report --include='$(ENGINE_FILES)' --format=total); \
 	echo "engine + var_calculator coverage: $$engine % (required: 95 %)"; \
