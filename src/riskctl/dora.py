@@ -190,11 +190,15 @@ def dora_report(
             current = str(release)
         elif action == "rollback.performed" and release:
             aborted = details.get("aborted")
-            if aborted and in_window(at):
-                # A canary that took traffic and was aborted: a deploy, and a failed one.
-                report.deploys.append(
-                    DeployRecord(str(aborted), at, True, f"aborted: {details.get('reason', '')}")
-                )
+            if aborted:
+                # A canary that took traffic and was aborted: a deploy, and a failed one. One
+                # stopped before any traffic reached it is neither.
+                if details.get("took_traffic") is not False and in_window(at):
+                    report.deploys.append(
+                        DeployRecord(
+                            str(aborted), at, True, f"aborted: {details.get('reason', '')}"
+                        )
+                    )
             elif current is not None and current != release:
                 fail(current, f"rolled back to {release}: {details.get('reason', '')}")
             current = str(release)

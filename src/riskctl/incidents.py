@@ -102,8 +102,10 @@ def automatic_incident(
 ) -> dict[str, Any] | None:
     """The ``incident.opened`` details that the audit entry ``action`` calls for, or None.
 
-    * ``rollback.performed`` that nobody asked for (a failed analysis, a crashed canary): the
-      service was restored by the rollback itself.
+    * ``rollback.performed`` that nobody asked for, of a release that took traffic (a failed
+      canary analysis, a crash under traffic): the service was restored by the rollback itself.
+      A release stopped before any traffic reached it (crashed on start, blocked by the shadow
+      comparison or pre-promotion analysis) is a failed deploy, not an incident.
     * ``risk-run-fell_back``: the stable release failed the daily run; the last good release
       produced the numbers, so service is restored but the release is suspect.
     * ``risk-run-failed``: no release produced the numbers: open until resolved or a later run
@@ -113,6 +115,8 @@ def automatic_incident(
         reason = str(details.get("reason", ""))
         if reason == "requested" or "(abort by " in reason:
             return None  # a person rolled back or aborted: their decision, not an incident
+        if details.get("took_traffic") is False:
+            return None  # stopped before any user request reached it: a failed deploy, no impact
         failed = details.get("aborted")
         return {
             "summary": f"automatic rollback in {env}: {reason}",

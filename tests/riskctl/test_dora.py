@@ -134,3 +134,16 @@ def test_incidents_fold_with_impact_start_and_restoration(trail: Trail) -> None:
     aborted = {"reason": "operator says no (abort by sre-1)", "aborted": "r9"}
     assert automatic_incident("rollback.performed", "prod", aborted) is None
     assert automatic_incident("deploy.succeeded", "prod", {}) is None
+
+
+def test_a_release_stopped_before_any_traffic_is_no_deploy_and_no_incident(trail: Trail) -> None:
+    """Blocked by the shadow comparison or crashed on start (took_traffic false): a failed
+    deploy, but neither a failed change in DORA's sense nor an incident."""
+    before = dora_report(trail.bodies, "prod", until=UNTIL, days=30).as_dict()
+    details = {"release": "r3", "reason": "shadow comparison BLOCKED", "aborted": "r5",
+               "took_traffic": False}  # fmt: skip
+    assert automatic_incident("rollback.performed", "prod", details) is None
+    trail.add("2026-03-21T10:00:00Z", "rollback.performed", "prod", **details)
+    after = dora_report(trail.bodies, "prod", until=UNTIL, days=30).as_dict()
+    assert after["change_failure_rate"] == before["change_failure_rate"]
+    assert len(fold_incidents(trail.bodies)) == len(fold_incidents(trail.bodies[:-1]))

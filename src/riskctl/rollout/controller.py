@@ -596,6 +596,12 @@ class _Run:
     def stop_canary(self, st: EnvState, slot: str) -> EnvState:
         ro = st.rollout
         assert ro is not None  # noqa: S101
+        # Did users' traffic reach the canary? Not before it was prepared (ready, smoke-tested,
+        # shadowed: the weight guard holds it at 0), and only once a weight step above 0 ran.
+        took_traffic = st.prepared and any(
+            step.kind is StepKind.SET_WEIGHT and (step.value or 0) > 0
+            for step in ro.steps[: ro.step_index + 1]
+        )
         occ = st.slots.get(slot)
         if occ is not None:
             self.fleet.stop(self.env, slot, occ.release)
@@ -615,6 +621,7 @@ class _Run:
                 "steps": list(self.steps),
                 "message": reason,
                 "verdict": st.verdict,
+                "took_traffic": took_traffic,
             },
         )
         stable = st.stable
@@ -622,7 +629,12 @@ class _Run:
             self.record(
                 "rollback.performed",
                 stable.digest,
-                {"release": stable.release, "reason": reason, "aborted": ro.canary_release},
+                {
+                    "release": stable.release,
+                    "reason": reason,
+                    "aborted": ro.canary_release,
+                    "took_traffic": took_traffic,
+                },
             )
         return st
 

@@ -180,6 +180,8 @@ def test_crash_on_start_never_takes_traffic(fleet: Env) -> None:
     ]
     green = next(s for s in fleet.target().fleet.stats("prod") if s.server == "green")
     assert green.requests == 0
+    # It never served anyone: a failed deploy, not an incident.
+    assert fleet("incident", "list", "--json").json()["incidents"] == []
 
 
 def test_rollback_past_an_irreversible_migration_is_refused(fleet: Env) -> None:
