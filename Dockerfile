@@ -16,10 +16,12 @@ WORKDIR /build
 
 # Dependencies first, in their own layer, so a source change does not reinstall them.
 # --only-binary: no sdist is built here, so nothing compiles with unpinned build tools.
+# --no-deps: the lock pins every transitive package; pip check proves it is complete.
 COPY requirements/runtime.lock requirements/runtime.lock
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: \
-        --requirement requirements/runtime.lock
+    && /opt/venv/bin/pip install --no-cache-dir --require-hashes --only-binary=:all: --no-deps \
+        --requirement requirements/runtime.lock \
+    && /opt/venv/bin/pip check
 
 COPY pyproject.toml README.md ./
 COPY src/ src/

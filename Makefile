@@ -19,10 +19,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python $(LOCK) pyproject.toml
-	@# (the grep drops this machine's pip-config notices about absent local mirrors)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK) 2>&1 \
-		| { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	@# The lock pins every package, transitive ones included: install exactly it (--no-deps, so
+	@# no resolver can prefer a newer release a dependency's extra allows), then let pip check
+	@# that it is complete and consistent. (The grep drops this machine's pip-config notices
+	@# about absent local mirrors.)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r $(LOCK) 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip check --disable-pip-version-check
 	touch $(STAMP)
 
 # Debian packages the suite and the benchmarks drive for real.
