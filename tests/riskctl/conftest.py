@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,6 +131,18 @@ def session_for(
         calendar=FixedCalendar(),
         target_factory=factory,
     )
+
+
+def full_path_steps(release: str) -> list[tuple[str, Callable[[Session], object]]]:
+    """The allowed path to prod: who does what, in order (review, QA sign-off, approvals)."""
+    return [
+        ("eng-1", lambda s: s.deploy(release, "dev")),
+        ("eng-2", lambda s: s.review(release)),
+        ("qa-1", lambda s: s.deploy(release, "staging")),
+        ("qa-1", lambda s: s.approve(release, "staging")),
+        ("risk-1", lambda s: s.approve(release, "prod")),
+        ("sre-1", lambda s: s.deploy(release, "prod", rollback_plan="stop the service")),
+    ]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from riskctl.errors import DeployFailedError
-from tests.riskctl.conftest import Built, Cli, FakeTarget, session_for
+from tests.riskctl.conftest import Built, Cli, FakeTarget, full_path_steps, session_for
 from tests.riskctl.fixture_project import commit_all
 
 FREEZE_EDT = "2026-03-09T10:30:00Z"  # Monday 06:30 New York, after the DST change
@@ -143,24 +143,12 @@ def test_full_path_dev_staging_prod_is_allowed_and_audited(
 ) -> None:
     """Review, QA sign-off, release and risk approval by different people take v1 to prod."""
     target = FakeTarget()
-
-    def as_(actor: str) -> object:
-        return session_for(built.repo, built.home, monkeypatch, actor, target=target)
-
-    steps = [
-        ("eng-1", lambda s: s.deploy(built.release, "dev")),
-        ("eng-2", lambda s: s.review(built.release)),
-        ("qa-1", lambda s: s.deploy(built.release, "staging")),
-        ("qa-1", lambda s: s.approve(built.release, "staging")),
-        ("risk-1", lambda s: s.approve(built.release, "prod")),
-        ("sre-1", lambda s: s.deploy(built.release, "prod", rollback_plan="stop the service")),
-    ]
-    for actor, step in steps:
-        session = as_(actor)
+    for actor, step in full_path_steps(built.release):
+        session = session_for(built.repo, built.home, monkeypatch, actor, target=target)
         try:
-            step(session)  # type: ignore[no-untyped-call]
+            step(session)
         finally:
-            session.close()  # type: ignore[attr-defined]
+            session.close()
     assert [r.env for r in target.deployed] == ["dev", "staging", "prod"]
     session = session_for(built.repo, built.home, monkeypatch, "sre-1", target=target)
     try:

@@ -9,20 +9,12 @@ from pathlib import Path
 import pytest
 
 from riskctl.report import to_html
-from tests.riskctl.conftest import Built, Cli, FakeTarget, session_for
+from tests.riskctl.conftest import Built, Cli, FakeTarget, full_path_steps, session_for
 
 
 def _to_prod(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
     target = FakeTarget()
-    steps = [
-        ("eng-1", lambda s: s.deploy(built.release, "dev")),
-        ("eng-2", lambda s: s.review(built.release)),
-        ("qa-1", lambda s: s.deploy(built.release, "staging")),
-        ("qa-1", lambda s: s.approve(built.release, "staging")),
-        ("risk-1", lambda s: s.approve(built.release, "prod")),
-        ("sre-1", lambda s: s.deploy(built.release, "prod", rollback_plan="stop the service")),
-    ]
-    for actor, step in steps:
+    for actor, step in full_path_steps(built.release):
         session = session_for(built.repo, built.home, monkeypatch, actor, target=target)
         try:
             step(session)
