@@ -4,7 +4,9 @@ Phases follow Argo Rollouts' AnalysisRun: Successful, Failed, Inconclusive (too 
 evidence in neither direction — the rollout pauses and people are told), plus Running while
 samples are still being gathered. Fixed ceilings catch the obvious; the baseline comparison
 catches the relative; both need significance *and* a material effect, so noise alone never
-fails a release and a real regression is not excused by a noisy baseline.
+fails a release and a real regression is not excused by a noisy baseline. A latency ceiling
+breached on both sides alike (a stalled host or load generator) is noted, not held against
+the canary.
 """
 
 from __future__ import annotations
@@ -150,18 +152,42 @@ def assess(observation: Observation, policy: AnalysisPolicy, *, final: bool = Tr
                 f"{latency.p_value:.2g})"
             )
     # "p99 above the ceiling" means more than 1 % of requests slower than it; with a small
-    # sample that could be one stall, so it also takes CEILING_MIN_SLOW such requests.
-    slow = sum(1 for x in o.canary_latencies if x > policy.max_p99_seconds)
+    # sample that could be one stall, so it also takes CEILING_MIN_SLOW such requests. And it
+    # must be the canary's: a stall of the host or of the load generator delays both sides'
+    # requests alike, so where the baseline has requests over the ceiling too, the canary's
+    # share of them must be significantly larger (one-sided Fisher test, as for errors).
+    notes: list[str] = []
+    ceiling = policy.max_p99_seconds
+    slow = sum(1 for x in o.canary_latencies if x > ceiling)
     if (
         latency.canary_samples >= policy.min_samples
         and slow >= CEILING_MIN_SLOW
         and slow > 0.01 * latency.canary_samples
     ):
-        failures.append(
-            f"canary p99 {latency.canary_p99 * 1e3:.0f} ms above the ceiling "
-            f"{policy.max_p99_seconds * 1e3:.0f} ms ({slow} of {latency.canary_samples} "
-            "requests slower)"
+        base_slow = sum(1 for x in o.baseline_latencies if x > ceiling)
+        shares = compare_error_rates(
+            slow, latency.canary_samples, base_slow, latency.baseline_samples
         )
+        metrics["canary_over_ceiling"] = float(slow)
+        metrics["baseline_over_ceiling"] = float(base_slow)
+        if base_slow == 0 or shares.p_value < policy.alpha:
+            failures.append(
+                f"canary p99 {latency.canary_p99 * 1e3:.0f} ms above the ceiling "
+                f"{ceiling * 1e3:.0f} ms ({slow} of {latency.canary_samples} requests slower"
+                + (
+                    f"; baseline {base_slow} of {latency.baseline_samples}, Fisher p = "
+                    f"{shares.p_value:.2g})"
+                    if base_slow
+                    else ")"
+                )
+            )
+        else:
+            notes.append(
+                f"requests over the {ceiling * 1e3:.0f} ms ceiling on both sides (canary {slow} "
+                f"of {latency.canary_samples}, baseline {base_slow} of "
+                f"{latency.baseline_samples}, Fisher p = {shares.p_value:.2g}): a stall of the "
+                "host or the load, not held against the canary"
+            )
     if failures:
         return verdict(Phase.FAILED, failures)
 
@@ -179,6 +205,7 @@ def assess(observation: Observation, policy: AnalysisPolicy, *, final: bool = Tr
             f"{_fmt_pct(errors.baseline_rate)} (Fisher p = {errors.p_value:.2g})",
             f"latency p50 {latency.canary_p50 * 1e3:.1f} ms / p99 {latency.canary_p99 * 1e3:.1f} ms"
             f" vs baseline {latency.baseline_p50 * 1e3:.1f} / {latency.baseline_p99 * 1e3:.1f} ms",
+            *notes,
         ],
     )
 

@@ -28,6 +28,15 @@ def _steady(fleet: Env, env: str) -> BackgroundLoad:
     return BackgroundLoad(fleet.url(env) + "/v1/portfolio/var", [BODY], rate=100, headers=AUTH)
 
 
+def _why(out: Any) -> str:
+    """A failed command's stderr and, from its JSON, the analysis verdict's figures."""
+    try:
+        analysis = json.loads(out.stdout).get("analysis") or {}
+    except ValueError:
+        analysis = {}
+    return f"{out.stderr}\nanalysis: {json.dumps(analysis.get('metrics', analysis))}"
+
+
 def _failed(result: LoadResult) -> list[Any]:
     return [s for s in result.samples if s.failed]
 
@@ -42,7 +51,7 @@ def test_bluegreen_switch_and_rollback_under_load_lose_nothing(fleet: Env) -> No
     assert _deploy(fleet, "v1", "staging", "qa-1").code == 0
     with _steady(fleet, "staging") as load:
         out = _deploy(fleet, "v2", "staging", "qa-1")
-        assert out.code == 0, out.stderr
+        assert out.code == 0, _why(out)
         body = out.json()
         assert body["shadow"], body["steps"]
         assert body["shadow"]["passed"] is True
@@ -70,7 +79,7 @@ def test_canary_pause_promote_and_abort_under_load_lose_nothing(fleet: Env) -> N
     assert _deploy(fleet, "v1", "prod", "sre-1", "--config", paused).code == 0
     with _steady(fleet, "prod") as load:
         out = _deploy(fleet, "v2", "prod", "sre-1", "--config", paused)
-        assert out.code == 0, out.stderr
+        assert out.code == 0, _why(out)
         assert out.json()["phase"] == "Paused"
         time.sleep(1.5)  # let the canary take its 10 % for a while
         st = fleet("status", "--env", "prod", "--json", "--config", paused).json()
@@ -94,7 +103,7 @@ def test_canary_pause_promote_and_abort_under_load_lose_nothing(fleet: Env) -> N
     again = _deploy(fleet, "v2", "prod", "sre-1", "--config", paused)
     assert again.json()["phase"] == "Paused"
     done = fleet("promote", "prod", "--as", "sre-1", "--json", "--config", paused)
-    assert done.code == 0, done.stderr
+    assert done.code == 0, _why(done)
     assert _digest(fleet, "prod") == fleet.fleet.digests["v2"], done.json()["steps"]
     history = fleet("history", "--json").json()["events"]
     verdicts = [e for e in history if e["action"] == "analysis.verdict"]
