@@ -120,6 +120,30 @@ def test_zero_variance_book() -> None:
     assert all(v == 0.0 for v in risk.component.values())
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_incremental_and_standalone_do_not_depend_on_layout_or_chunking(order: str) -> None:
+    """Row- or column-major scenarios, and books wider than one chunk of positions, give the
+    same floats as the plain definitions (VaR of losses + rᵢwᵢ, and of −rᵢwᵢ, one by one).
+
+    Guards the in-place, column-major selections the engine uses for speed.
+    """
+    rng = np.random.default_rng(11)
+    n_obs, n_pos = 300, 600  # more positions than one chunk (512)
+    scenarios = np.asarray(rng.standard_t(4, (n_obs, n_pos)) * 0.01, order=order)
+    weights = rng.normal(0.0, 1e6, n_pos)
+    weights[7] = 0.0
+    risk = portfolio_var(weights, scenarios, 0.99)
+    k = math.ceil(round(0.99 * n_obs, 9)) - 1
+    losses = -(scenarios @ weights)
+    plain_incremental = [
+        risk.var - np.partition(losses + scenarios[:, i] * weights[i], k)[k] for i in range(n_pos)
+    ]
+    plain_standalone = [np.partition(-(scenarios[:, i] * weights[i]), k)[k] for i in range(n_pos)]
+    assert list(risk.incremental.values()) == plain_incremental
+    assert list(risk.standalone.values()) == plain_standalone
+    assert risk.standalone["7"] == 0.0
+
+
 # --- historical against the slow reference ----------------------------------------------------
 
 

@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from risk_service import engine
+from risk_service.api import app as app_module
 from risk_service.auth import Scope, create_token, revoke_token
 from risk_service.marketdata.synthetic import SyntheticSource, SyntheticSpec, universe
-from risk_service.store import database
+from risk_service.store import database, repository
 
 from .conftest import SPEC, LiveServer, migrated, settings_for
 
@@ -188,6 +189,39 @@ def test_portfolio_var_on_stored_market_data(client: httpx.Client) -> None:
     assert r.json()["as_of"] == "2026-10-30"
     assert r.json()["observations"] == 120
     assert r.json()["horizon_days"] == 10
+
+
+def test_calculations_on_the_loop_and_in_the_pool_answer_alike(
+    client: httpx.Client, seeded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small calculations run on the event loop and big ones in the thread pool, with the same
+    answers (``INLINE_MAX_CELLS = 0`` sends all to the pool); over stored data they are the
+    engine's figures on the store's own window, whatever the cache's layout."""
+    symbols = universe(SPEC).symbols
+    stored = {"positions": {symbols[0]: 1e6, symbols[3]: -4e5, symbols[-1]: 2e5}}
+    inline = {"positions": {"A": 1e6, "B": -5e5}, "returns": {"A": RETURNS, "B": RETURNS[::-1]}}
+
+    def answers() -> list[dict[str, Any]]:
+        out = [client.post("/v1/portfolio/var", json=b) for b in (stored, inline)]
+        out.append(client.post("/v1/var", json={"returns": RETURNS}))
+        assert [r.status_code for r in out] == [200, 200, 200], [r.text for r in out]
+        return [r.json() for r in out]
+
+    on_loop = answers()
+    monkeypatch.setattr(app_module, "INLINE_MAX_CELLS", 0)
+    assert answers() == on_loop
+
+    s = database.session_factory(database.make_engine(seeded_url))
+    with s() as session:
+        window = repository.load_market_window(
+            session, dt.date(2026, 11, 24), 250, list(stored["positions"])
+        )
+    ref = engine.portfolio_var(list(stored["positions"].values()), window.matrix, 0.99)
+    body = on_loop[0]
+    assert body["portfolio_var"] == ref.var
+    assert list(body["incremental_var"].values()) == list(ref.incremental.values())
+    assert list(body["standalone_var"].values()) == list(ref.standalone.values())
+    assert list(body["component_var"].values()) == list(ref.component.values())
 
 
 def test_runs_endpoint_returns_the_stored_run(client: httpx.Client) -> None:

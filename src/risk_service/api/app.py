@@ -8,7 +8,7 @@ import math
 import threading
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 import numpy as np
@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from risk_service import engine
 from risk_service.api import errors, metrics
@@ -36,6 +37,7 @@ from risk_service.api.schemas import (
     RunResponse,
     SampledRequest,
     SampledRequests,
+    VarMethod,
     VarRequest,
     VarResponse,
     VersionInfo,
@@ -51,6 +53,12 @@ log = get_logger("risk_service.api")
 # A tiny book computed once per worker at start-up, so the engine's first real request is warm.
 _WARM_BOOK = np.array([1.0, -0.5])
 _WARM_RETURNS = np.random.default_rng(0).normal(0.0, 0.01, (250, 2))
+
+# Calculations up to this many cells (positions x observations; ~1 ms of engine time) run on the
+# worker's event loop: a hop to the thread pool costs more than they do, and the GIL gives a
+# pure-CPU hop no parallelism anyway. Bigger ones, Monte Carlo, and any that must read the store
+# first run in the pool, so they never hold up the loop (health checks, other requests).
+INLINE_MAX_CELLS = 250_000
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text_}
@@ -73,6 +81,14 @@ class TokenCache:
         self._ttl = ttl
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, Scope | None]] = {}
+
+    def cached(self, token: str) -> Scope | None:
+        """The scope of an active token seen within ``ttl`` (no store access); else ``None``."""
+        with self._lock:
+            hit = self._entries.get(hash_token(token))
+        if hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return hit[1]
+        return None
 
     def scope(self, token: str) -> Scope | None:
         """Scope of an active token (``None`` if unknown or revoked)."""
@@ -157,8 +173,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.market = market
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, sampler=sampler)
 
-    def require(needed: Scope) -> Callable[..., None]:
-        def check(authorization: Annotated[str | None, Header()] = None) -> None:
+    def require(needed: Scope) -> Callable[..., Awaitable[None]]:
+        async def check(authorization: Annotated[str | None, Header()] = None) -> None:
             if not settings.environment.requires_auth:
                 return
             challenge = {"WWW-Authenticate": "Bearer"}
@@ -170,7 +186,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     401, "unauthorized", "expected 'Authorization: Bearer <token>'", None, challenge
                 )
             try:
-                scope = tokens.scope(token.strip())
+                scope = tokens.cached(token.strip())
+                if scope is None:  # not seen lately: ask the store, off the event loop
+                    scope = await run_in_threadpool(tokens.scope, token.strip())
             except SQLAlchemyError as exc:
                 raise ApiError(503, "unavailable", "token store unavailable") from exc
             if scope is None:
@@ -246,8 +264,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=_ERRORS,
         dependencies=[Depends(require(Scope.COMPUTE))],
     )
-    def var(request: VarRequest) -> VarResponse:
+    async def var(request: VarRequest) -> VarResponse:
         """VaR and ES (same confidence) of one P&L series; losses are positive."""
+        if request.method is not VarMethod.MONTE_CARLO and len(request.returns) <= INLINE_MAX_CELLS:
+            return var_sync(request)
+        return await run_in_threadpool(var_sync, request)
+
+    def var_sync(request: VarRequest) -> VarResponse:
         if len(request.returns) > settings.max_cells:
             raise ApiError(
                 413,
@@ -284,8 +307,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=_ERRORS,
         dependencies=[Depends(require(Scope.COMPUTE))],
     )
-    def portfolio(request: PortfolioVarRequest) -> PortfolioVarResponse:
+    async def portfolio(request: PortfolioVarRequest) -> PortfolioVarResponse:
         """VaR, ES and allocations of a book over inline returns or stored market data."""
+        if request.returns is not None:
+            longest = max((len(v) for v in request.returns.values()), default=0)
+            cells, small = len(request.positions) * longest, True
+        else:
+            cells = len(request.positions) * (request.window or settings.window)
+            small = request.as_of is None and market.fresh()  # no store access needed
+        if small and request.method is not VarMethod.MONTE_CARLO and cells <= INLINE_MAX_CELLS:
+            return portfolio_sync(request)
+        return await run_in_threadpool(portfolio_sync, request)
+
+    def portfolio_sync(request: PortfolioVarRequest) -> PortfolioVarResponse:
         symbols = list(request.positions)
         as_of: dt.date | None = None
         returns: Any

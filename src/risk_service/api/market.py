@@ -43,8 +43,13 @@ class MarketCache:
         self._stamp: tuple[int, dt.date | None] = (0, None)
         self._window: MarketWindow | None = None
         self._index: dict[str, int] = {}
+        # The window symbol by symbol (row j = symbols[j]): a request's columns are then a few
+        # contiguous rows, and its matrix comes out column by column (Fortran order), the layout
+        # the engine's per-position rank selections are fastest on.
+        self._by_symbol: FloatArray = np.empty((0, 0))
 
-    def _latest(self, rows: int) -> MarketWindow:
+    def _latest(self, rows: int) -> tuple[MarketWindow, dict[str, int], FloatArray]:
+        """The window with its symbol index and by-symbol copy, all of the same load."""
         with self._lock:
             now = time.monotonic()
             if now - self._checked > self._ttl or self._window is None:
@@ -68,7 +73,12 @@ class MarketCache:
                         session, last, max(rows, self._default_window)
                     )
                 self._index = self._window.column_index()
-            return self._window
+                self._by_symbol = np.ascontiguousarray(self._window.matrix.T)
+            return self._window, self._index, self._by_symbol
+
+    def fresh(self) -> bool:
+        """Whether the latest window is in memory and needs no look at the store just now."""
+        return self._window is not None and time.monotonic() - self._checked <= self._ttl
 
     @property
     def loaded(self) -> bool:
@@ -90,9 +100,9 @@ class MarketCache:
     def scenarios(self, symbols: list[str], as_of: dt.date | None, window: int | None) -> Scenarios:
         """The last ``window`` days through ``as_of`` (default: latest) for ``symbols``."""
         rows = window or self._default_window
+        by_symbol: FloatArray | None = None
         if as_of is None:
-            full = self._latest(rows)
-            index = self._index
+            full, index, by_symbol = self._latest(rows)
         else:
             try:
                 with self._factory() as session:
@@ -119,4 +129,6 @@ class MarketCache:
             )
         cols = np.fromiter((index[s] for s in symbols), dtype=np.intp, count=len(symbols))
         take = min(rows, len(full.dates))
-        return Scenarios(tuple(symbols), full.matrix[-take:, cols], full.dates[-1])
+        if by_symbol is None:
+            by_symbol = full.matrix.T
+        return Scenarios(tuple(symbols), by_symbol[cols, -take:].T, full.dates[-1])

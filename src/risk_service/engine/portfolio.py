@@ -156,7 +156,11 @@ def _checked_pnl(weights: FloatArray, scenarios: FloatArray, keys: tuple[str, ..
 def _column_var(
     losses: Callable[[slice], FloatArray], n_cols: int, confidence: float, conv: Convention
 ) -> FloatArray:
-    """One VaR per column of a loss matrix produced in chunks (rows = scenarios)."""
+    """One VaR per column of a loss matrix produced in chunks (rows = scenarios).
+
+    ``losses`` returns a new array the caller owns: it is partitioned in place (no copy), and
+    best laid out column by column (Fortran order) so each column's selection is contiguous.
+    """
     out = np.empty(n_cols)
     for start in range(0, n_cols, _CHUNK):
         cols = slice(start, min(start + _CHUNK, n_cols))
@@ -164,7 +168,8 @@ def _column_var(
         n = block.shape[0]
         if conv is Convention.DEFAULT:
             k = max(1, math.ceil(round(confidence * n, 9))) - 1
-            out[cols] = np.partition(block, k, axis=0)[k]
+            block.partition(k, axis=0)
+            out[cols] = block[k]
         else:
             out[cols] = np.quantile(block, confidence, axis=0, method=numpy_method(conv))
     return out
@@ -226,16 +231,20 @@ def historical_risk(
     _check_result(point.value * scale, es * scale)
     marginal_es = -(tail.weights @ scenarios[tail.indices])
 
+    # Both build a new loss matrix per chunk of positions, column by column (order="F"), in
+    # place; the values are the same floats as losses + rᵢwᵢ and −(rᵢwᵢ) computed plainly.
     def incremental() -> FloatArray:
         def block(cols: slice) -> FloatArray:
-            return np.asarray(losses[:, None] + scenarios[:, cols] * weights[cols])
+            out = np.multiply(scenarios[:, cols], weights[cols], order="F")
+            out += losses[:, None]
+            return out
 
         without = _column_var(block, weights.shape[0], confidence, convention)
         return np.asarray((point.value - without) * scale)
 
     def standalone() -> FloatArray:
         def block(cols: slice) -> FloatArray:
-            return np.asarray(-(scenarios[:, cols] * weights[cols]))
+            return np.multiply(scenarios[:, cols], -weights[cols], order="F")
 
         return np.asarray(_column_var(block, weights.shape[0], confidence, convention) * scale)
 
