@@ -138,21 +138,32 @@ def run_bench(
 
     onset: dict[str, float] = {}
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "riskctl", "deploy", bad, "--env", "prod", "--as", "sre-1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "riskctl", "deploy", bad, "--env", "prod", "--as", "sre-1",
+         "--json"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     while proc.poll() is None:
-        if "t" not in onset and any(
-            s.server == "green" and s.weight > 0 for s in target.stats("prod")
-        ):
+        green = sum(s.weight for s in target.stats("prod") if s.server == "green")
+        if "t" not in onset and green > 0:
             onset["t"] = time.monotonic()
-        time.sleep(0.01)
+        elif "t" in onset and "zero" not in onset and green == 0:
+            onset["zero"] = time.time()  # wall clock, as the verdict's own timestamp
+        time.sleep(0.005)
     done = time.monotonic()
     to_rollback = done - onset["t"] if "t" in onset else float("nan")
+    try:
+        verdict_at = float(json.loads(proc.stdout.read() if proc.stdout else "")["analysis"]["at"])
+    except (ValueError, KeyError, TypeError):
+        verdict_at = float("nan")
+    verdict_to_zero = onset.get("zero", float("nan")) - verdict_at
 
     failed_switch = sum(1 for s in switch.samples if s.failed)
     failed_abort = sum(1 for s in abort.samples if s.failed)
     print("rollout benchmark (fixture service under uvicorn, real HAProxy + supervisord)")
+    print(
+        f"  failed verdict -> 0 % canary           : {verdict_to_zero * 1e3:8.1f} ms "
+        "(target <= 1000; the controller's own abort decision)"
+    )
     print(
         f"  `riskctl abort` invoked -> 0 % canary  : {abort_to_zero * 1e3:8.1f} ms "
         "(target <= 1000; includes starting the riskctl process)"

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+# scipy.stats is imported where a test runs, not with the module: it takes about half a second,
+# and every riskctl command (`riskctl abort` above all) imports the analysis package.
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,8 @@ def compare_error_rates(
             [canary_errors, canary_total - canary_errors],
             [baseline_errors, baseline_total - baseline_errors],
         ]
+        from scipy import stats  # noqa: PLC0415 - see the import note above
+
         p_value = float(stats.fisher_exact(table, alternative="greater").pvalue)
     return ErrorRateTest(canary_errors, canary_total, baseline_errors, baseline_total, p_value)
 
@@ -82,6 +86,8 @@ def compare_latencies(canary: Sequence[float], baseline: Sequence[float]) -> Lat
     if c.size == 0 or b.size == 0:
         nan = float("nan")
         return LatencyTest(nan, nan, nan, nan, 1.0, int(c.size), int(b.size))
+    from scipy import stats  # noqa: PLC0415 - see the import note above
+
     p_value = float(stats.mannwhitneyu(c, b, alternative="greater").pvalue)
     return LatencyTest(
         canary_p50=float(np.quantile(c, 0.5)),
