@@ -54,10 +54,11 @@ log = get_logger("risk_service.api")
 _WARM_BOOK = np.array([1.0, -0.5])
 _WARM_RETURNS = np.random.default_rng(0).normal(0.0, 0.01, (250, 2))
 
-# Calculations up to this many cells (positions x observations; ~1 ms of engine time) run on the
-# worker's event loop: a hop to the thread pool costs more than they do, and the GIL gives a
-# pure-CPU hop no parallelism anyway. Bigger ones, Monte Carlo, and any that must read the store
-# first run in the pool, so they never hold up the loop (health checks, other requests).
+# Historical calculations up to this many cells (positions x observations; ~1 ms of engine time)
+# run on the worker's event loop: a hop to the thread pool costs more than they do, and the GIL
+# gives a pure-CPU hop no parallelism anyway. Bigger ones, the other methods (a covariance matrix
+# grows with positions squared, Monte Carlo with its draws) and any that must read the store first
+# run in the pool, so they never hold up the loop (health checks, other requests).
 INLINE_MAX_CELLS = 250_000
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -266,7 +267,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     async def var(request: VarRequest) -> VarResponse:
         """VaR and ES (same confidence) of one P&L series; losses are positive."""
-        if request.method is not VarMethod.MONTE_CARLO and len(request.returns) <= INLINE_MAX_CELLS:
+        if request.method is VarMethod.HISTORICAL and len(request.returns) <= INLINE_MAX_CELLS:
             return var_sync(request)
         return await run_in_threadpool(var_sync, request)
 
@@ -315,7 +316,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             cells = len(request.positions) * (request.window or settings.window)
             small = request.as_of is None and market.fresh()  # no store access needed
-        if small and request.method is not VarMethod.MONTE_CARLO and cells <= INLINE_MAX_CELLS:
+        if small and request.method is VarMethod.HISTORICAL and cells <= INLINE_MAX_CELLS:
             return portfolio_sync(request)
         return await run_in_threadpool(portfolio_sync, request)
 
