@@ -40,16 +40,16 @@ lock: ## re-resolve the pinned locks from pyproject.toml (needs uv)
 	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/runtime.lock
 
 lint: $(STAMP) ## ruff, format check, mypy, bandit, actionlint, hadolint
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r src --severity-level medium
 	$(BIN)/actionlint .github/workflows/*.yml
 	@if [ -f Dockerfile ]; then $(BIN)/hadolint Dockerfile; fi
 
 format: $(STAMP) ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench scripts
+	$(BIN)/ruff format src tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -217,3 +217,87 @@ def test_pre_commit_runs_every_tool_that_make_lint_runs() -> None:
     assert all(repo["repo"] == "local" for repo in config["repos"])
     hook_tools = {hook["entry"].split()[0].removeprefix(".venv/bin/") for hook in hooks}
     assert make_tools <= hook_tools
+
+
+# --- delivery jobs (on main) ---------------------------------------------------------------------
+
+DELIVERY_JOBS = ("release", "image", "deploy-staging", "production", "rollback", "release-tag")
+
+
+def _steps_text(job: str) -> str:
+    return "\n".join(_run_commands(_workflow()["jobs"][job]))
+
+
+def test_delivery_runs_only_on_main_after_ci_ok_in_order() -> None:
+    """Release after ci-ok on pushes to main; image, staging, production, tag follow in order."""
+    jobs = _workflow()["jobs"]
+    assert jobs["release"]["needs"] == ["ci-ok"]
+    condition = jobs["release"]["if"]
+    assert "github.event_name == 'push'" in condition
+    assert "github.ref == 'refs/heads/main'" in condition
+    assert "release" in jobs["image"]["needs"]
+    assert {"release", "image"} <= set(jobs["deploy-staging"]["needs"])
+    assert "deploy-staging" in jobs["production"]["needs"]
+    assert "production" in jobs["release-tag"]["needs"]
+    assert "production" in jobs["rollback"]["needs"]
+    assert "failure()" in jobs["rollback"]["if"]
+
+
+def test_deploys_go_through_riskctl_on_either_target() -> None:
+    """Staging and prod deploy with `riskctl deploy` (local target) or `riskctl deploy --check`
+    then rendered manifests (Kubernetes), chosen by vars.DEPLOY_TARGET; prod behind the
+    `production` environment, deployed as the person who approved it."""
+    jobs = _workflow()["jobs"]
+    for job, env in (("deploy-staging", "staging"), ("production", "prod")):
+        steps = jobs[job]["steps"]
+        local = [s for s in steps if s.get("if") == "${{ vars.DEPLOY_TARGET != 'kubernetes' }}"]
+        k8s = [s for s in steps if s.get("if") == "${{ vars.DEPLOY_TARGET == 'kubernetes' }}"]
+        assert len(local) == len(k8s) == 1, job
+        assert f'riskctl deploy "$RELEASE" --env {env}' in local[0]["run"]
+        assert "--check" not in local[0]["run"]
+        assert re.search(rf'riskctl deploy "\$RELEASE" --env {env}\b.*--check', k8s[0]["run"])
+        assert f"riskctl render k8s --env {env}" in k8s[0]["run"]
+        # the policy check comes before anything is applied
+        assert k8s[0]["run"].index("--check") < k8s[0]["run"].index("kubectl apply")
+    assert jobs["deploy-staging"]["environment"] == "staging"
+    assert jobs["production"]["environment"] == "production"
+    assert '--as "$APPROVER"' in _steps_text("production")
+    assert "gha.py approver approvals.json production" in _steps_text("production")
+
+
+def test_the_image_is_pushed_and_deployed_by_digest() -> None:
+    """The image job's output is registry@digest, and the Kubernetes steps deploy that output."""
+    jobs = _workflow()["jobs"]
+    assert jobs["image"]["outputs"]["image"].endswith("@${{ steps.push.outputs.digest }}")
+    for job in ("deploy-staging", "production"):
+        assert jobs[job]["env"]["IMAGE"] == "${{ needs.image.outputs.image }}"
+        assert '--image "$IMAGE"' in _steps_text(job)
+
+
+def test_write_permissions_only_where_needed() -> None:
+    """Only the image job may write packages and only the tag job may write contents."""
+    jobs = _workflow()["jobs"]
+    for name in DELIVERY_JOBS:
+        permissions = jobs[name]["permissions"]
+        writes = {k for k, v in permissions.items() if v == "write"}
+        expected = {"image": {"packages"}, "release-tag": {"contents"}}.get(name, set())
+        assert writes == expected, name
+
+
+def test_ci_ok_stays_the_single_required_check() -> None:
+    """ci-ok needs exactly the checks of every run; delivery jobs come after it, not before."""
+    assert set(_workflow()["jobs"]["ci-ok"]["needs"]) == {"build-and-test", "security"}
+
+
+def test_actionlint_knows_the_self_hosted_runner_labels() -> None:
+    """Every custom runner label the workflow uses is declared for actionlint."""
+    config = yaml.safe_load((ROOT / ".github" / "actionlint.yaml").read_text(encoding="utf-8"))
+    declared = set(config["self-hosted-runner"]["labels"])
+    used = {
+        label
+        for job in _workflow()["jobs"].values()
+        if isinstance(job["runs-on"], list)
+        for label in job["runs-on"]
+        if label != "self-hosted"
+    }
+    assert used <= declared

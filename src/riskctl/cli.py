@@ -219,6 +219,15 @@ def deploy(
     rollback_plan: Annotated[
         str | None, typer.Option("--rollback-plan", help="How to undo this deploy.")
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Only check the policy (roles, gates, approvals, segregation of duties, windows, "
+            "freeze) and record the result; deploy nothing. For a target riskctl does not drive "
+            "itself, such as manifests from `riskctl render k8s` applied by CI.",
+        ),
+    ] = False,
     actor: AsOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
@@ -233,7 +242,11 @@ def deploy(
             fast_track=fast_track,
             break_glass_reason=break_glass,
             rollback_plan=rollback_plan,
+            check_only=check,
         )
+        if check:
+            passed = "\n".join(f"  - {c['name']}: {c['detail']}" for c in out["checks"])
+            return out, f"{out['release']} may be deployed to {env} ({out['strategy']})\n{passed}"
         steps = "\n".join(f"  - {step}" for step in out["steps"])
         if out["phase"] == "Paused":
             head = f"PAUSED {out['release']} in {env}: {out['message']}"

@@ -26,6 +26,7 @@ from riskctl.model import Release
 __all__ = ["ArtifactCheck", "Evidence", "evidence", "to_html", "to_markdown"]
 
 _DEPLOY_ACTIONS = (
+    "deploy.checked",
     "deploy.started",
     "migrations.applied",
     "smoke.passed",
@@ -210,6 +211,8 @@ def _deploy_line(b: Mapping[str, Any]) -> str:
     if action == "deploy.started":
         previous = d.get("previous") or "none"
         return f"deploy started by {b['actor']} ({d.get('strategy', '')}; previous {previous})"
+    if action == "deploy.checked":
+        return f"policy checked for {b['actor']} ({d.get('strategy', '')}): allowed"
     if action == "shadow.compared":
         return f"shadow comparison: {d.get('summary', '')}"
     if action == "analysis.verdict":

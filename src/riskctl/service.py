@@ -455,14 +455,17 @@ class Session:
         fast_track: bool = False,
         break_glass_reason: str | None = None,
         rollback_plan: str | None = None,
+        check_only: bool = False,
     ) -> dict[str, Any]:
+        """Deploy ``ref`` to ``env_name`` through its policy; ``check_only`` stops after the
+        policy (recorded as ``deploy.checked``), for a target riskctl does not drive itself."""
         actor = self.require_actor()
         ledger = self.ledger()
         release = ledger.release(ref)
         env = self.config.environment(env_name)
         chosen = strategy or env.strategy
         target = self.target_factory(self.home, self.loaded)
-        if chosen not in target.strategies:
+        if not check_only and chosen not in target.strategies:
             supported = ", ".join(sorted(str(s) for s in target.strategies))
             raise UsageError(
                 f"strategy {chosen} is not available on this target (available: {supported}); "
@@ -480,6 +483,10 @@ class Session:
         decision = evaluate_deploy(self.config, self.calendar, request, facts)
         if not decision.allowed:
             self.refuse("deploy.refused", decision, release, env_name)
+        if check_only:
+            details = {"release": release.id, "strategy": str(chosen), **decision.as_dict()}
+            self.record("deploy.checked", release=release.digest, env=env_name, details=details)
+            return {**details, "env": env_name, "digest": release.digest}
         previous_id = ledger.current.get(env_name)
         previous = ledger.releases.get(previous_id) if previous_id else None
         self.record(
@@ -772,7 +779,8 @@ class Session:
         ledger = self.ledger()
         interesting = (
             "release.built", "gates.completed", "review.recorded", "approval.recorded",
-            "deploy.succeeded", "deploy.failed", "rollback.performed", "deploy.refused",
+            "deploy.checked", "deploy.succeeded", "deploy.failed", "rollback.performed",
+            "deploy.refused",
             "approval.refused", "review.refused", "build.refused", "rollback.refused",
             "model_change.approved", "rollout.paused", "rollout.promoted",
             "rollout.abort_requested", "analysis.verdict", "shadow.compared",

@@ -212,3 +212,22 @@ def test_audit_verify_cli_passes_then_fails_after_edit(built: Built, cli: Cli) -
     bad = cli("audit", "verify")
     assert bad.code == 1
     assert "first bad entry #3" in bad.stderr
+
+
+def test_deploy_check_records_the_decision_and_deploys_nothing(built: Built, cli: Cli) -> None:
+    """`deploy --check` (CI, before applying rendered manifests) refuses like a deploy, exit 3,
+    and when allowed records `deploy.checked` with every check, exit 0, and starts nothing."""
+    refused(cli, "deploy", built.release, "--env", "prod", "--as", "sre-1", "--check",
+            action="deploy.refused", expect="not yet deployed to staging")  # fmt: skip
+    out = cli("deploy", built.release, "--env", "dev", "--as", "eng-1", "--check", "--json")
+    assert out.code == 0, out.stderr
+    body = out.json()
+    assert (body["allowed"], body["env"], body["digest"]) == (True, "dev", built.digest)
+    assert {c["name"] for c in body["checks"]} >= {"role", "window"}
+    assert all(c["ok"] for c in body["checks"])
+    assert cli.audit_actions()[-1] == "deploy.checked"
+    dev = cli("status", "--env", "dev", "--json").json()["environments"]["dev"]
+    assert dev["stable_release"] is None
+    text = cli("deploy", built.release, "--env", "dev", "--as", "eng-1", "--check")
+    assert text.code == 0
+    assert f"{built.release} may be deployed to dev (recreate)" in text.stdout
