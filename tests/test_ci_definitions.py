@@ -244,25 +244,26 @@ def test_delivery_runs_only_on_main_after_ci_ok_in_order() -> None:
 
 
 def test_deploys_go_through_riskctl_on_either_target() -> None:
-    """Staging and prod deploy with `riskctl deploy` (local target) or `riskctl deploy --check`
-    then rendered manifests (Kubernetes), chosen by vars.DEPLOY_TARGET; prod behind the
-    `production` environment, deployed as the person who approved it."""
+    """Staging and prod deploy with `riskctl deploy`, on this host (local target) or via the
+    manifests script (Kubernetes), chosen by vars.DEPLOY_TARGET; prod behind the `production`
+    environment, deployed as the person who approved it."""
     jobs = _workflow()["jobs"]
     for job, env in (("deploy-staging", "staging"), ("production", "prod")):
         steps = jobs[job]["steps"]
         local = [s for s in steps if s.get("if") == "${{ vars.DEPLOY_TARGET != 'kubernetes' }}"]
         k8s = [s for s in steps if s.get("if") == "${{ vars.DEPLOY_TARGET == 'kubernetes' }}"]
         assert len(local) == len(k8s) == 1, job
-        assert f'riskctl deploy "$RELEASE" --env {env}' in local[0]["run"]
-        assert "--check" not in local[0]["run"]
-        assert re.search(rf'riskctl deploy "\$RELEASE" --env {env}\b.*--check', k8s[0]["run"])
-        assert f"riskctl render k8s --env {env}" in k8s[0]["run"]
-        # the policy check comes before anything is applied
-        assert k8s[0]["run"].index("--check") < k8s[0]["run"].index("kubectl apply")
+        for step in (*local, *k8s):
+            assert step["run"].startswith(f'.venv/bin/riskctl deploy "$RELEASE" --env {env}'), job
+        assert "--via" not in local[0]["run"]
+        assert f'--via "scripts/ci/k8s-apply.sh {env} $IMAGE"' in k8s[0]["run"]
     assert jobs["deploy-staging"]["environment"] == "staging"
     assert jobs["production"]["environment"] == "production"
     assert '--as "$APPROVER"' in _steps_text("production")
     assert "gha.py approver approvals.json production" in _steps_text("production")
+    script = (ROOT / "scripts" / "ci" / "k8s-apply.sh").read_text(encoding="utf-8")
+    assert 'riskctl render k8s --env "$env_name" --image "$image"' in script
+    assert "kubectl argo rollouts status" in script
 
 
 def test_the_image_is_pushed_and_deployed_by_digest() -> None:
@@ -271,7 +272,8 @@ def test_the_image_is_pushed_and_deployed_by_digest() -> None:
     assert jobs["image"]["outputs"]["image"].endswith("@${{ steps.push.outputs.digest }}")
     for job in ("deploy-staging", "production"):
         assert jobs[job]["env"]["IMAGE"] == "${{ needs.image.outputs.image }}"
-        assert '--image "$IMAGE"' in _steps_text(job)
+        assert "k8s-apply.sh" in _steps_text(job)
+        assert "$IMAGE" in _steps_text(job)
 
 
 def test_write_permissions_only_where_needed() -> None:

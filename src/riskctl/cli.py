@@ -17,6 +17,7 @@ from riskctl.audit.postgres import PostgresAuditStore
 from riskctl.errors import PolicyRefusedError, RiskctlError, UsageError
 from riskctl.model import Strategy
 from riskctl.service import Session, open_session, open_store
+from riskctl.targets.command import parse_command
 
 __all__ = ["app"]
 
@@ -224,10 +225,21 @@ def deploy(
         typer.Option(
             "--check",
             help="Only check the policy (roles, gates, approvals, segregation of duties, windows, "
-            "freeze) and record the result; deploy nothing. For a target riskctl does not drive "
-            "itself, such as manifests from `riskctl render k8s` applied by CI.",
+            "freeze) and record the result; deploy nothing (a preflight, e.g. before a change "
+            "window opens).",
         ),
     ] = False,
+    via: Annotated[
+        str | None,
+        typer.Option(
+            "--via",
+            metavar="COMMAND",
+            help="Have COMMAND do the deploy (e.g. apply `riskctl render k8s` manifests and wait "
+            "for the rollout) after the policy checks; its exit status decides success. It gets "
+            "RISKCTL_RELEASE, RISKCTL_DIGEST, RISKCTL_VERSION, RISKCTL_ENV, RISKCTL_STRATEGY; the "
+            "command line is recorded, so pass secrets in the environment.",
+        ),
+    ] = None,
     actor: AsOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
@@ -243,6 +255,7 @@ def deploy(
             break_glass_reason=break_glass,
             rollback_plan=rollback_plan,
             check_only=check,
+            via=parse_command(via) if via is not None else None,
         )
         if check:
             passed = "\n".join(f"  - {c['name']}: {c['detail']}" for c in out["checks"])

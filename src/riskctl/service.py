@@ -56,6 +56,7 @@ from riskctl.policy import (
 from riskctl.report import ArtifactCheck, Evidence, evidence
 from riskctl.rollout.controller import RolloutTarget
 from riskctl.signing import dsse_verify, key_id, load_or_create_key, load_public_key
+from riskctl.targets.command import CommandTarget
 from riskctl.targets.interface import (
     ControlledTarget,
     DeployTarget,
@@ -456,15 +457,24 @@ class Session:
         break_glass_reason: str | None = None,
         rollback_plan: str | None = None,
         check_only: bool = False,
+        via: Sequence[str] | None = None,
     ) -> dict[str, Any]:
-        """Deploy ``ref`` to ``env_name`` through its policy; ``check_only`` stops after the
-        policy (recorded as ``deploy.checked``), for a target riskctl does not drive itself."""
+        """Deploy ``ref`` to ``env_name`` through its policy.
+
+        ``check_only`` stops after the policy (recorded as ``deploy.checked``: a preflight);
+        ``via`` has a command do the deploy instead of this host's target
+        (:mod:`riskctl.targets.command`), e.g. rendered manifests applied to a cluster.
+        """
+        if check_only and via:
+            raise UsageError("--check and --via exclude each other: check first, then deploy")
         actor = self.require_actor()
         ledger = self.ledger()
         release = ledger.release(ref)
         env = self.config.environment(env_name)
         chosen = strategy or env.strategy
-        target = self.target_factory(self.home, self.loaded)
+        target: DeployTarget = (
+            CommandTarget(via) if via else self.target_factory(self.home, self.loaded)
+        )
         if not check_only and chosen not in target.strategies:
             supported = ", ".join(sorted(str(s) for s in target.strategies))
             raise UsageError(
