@@ -601,11 +601,14 @@ def audit_report(
 ) -> None:
     """Write the compliance evidence report of one release (Markdown, HTML, or PDF if available).
 
+    PDF is printed by a headless Chromium (RISKCTL_CHROMIUM, else chromium on PATH).
+
     Exit 0 when every check in it passed, 1 when the report shows a failed check (the report is
     still written), 2 on usage errors.
     """
     from pathlib import Path  # noqa: PLC0415
 
+    from riskctl.pdf import find_browser, html_to_pdf  # noqa: PLC0415
     from riskctl.report import to_html, to_markdown  # noqa: PLC0415
 
     target = Path(out) if out else None
@@ -614,14 +617,12 @@ def audit_report(
     if kind not in {"md", "html", "pdf"}:
         _fail(False, UsageError(f"unknown report format {kind!r}: use md, html or pdf"), 2)
     if kind == "pdf":
-        _fail(
-            False,
-            UsageError(
-                "PDF needs an HTML-to-PDF renderer (WeasyPrint), which this installation does "
-                "not include: write --out report.html and print it to PDF"
-            ),
-            2,
-        )
+        if target is None:
+            _fail(False, UsageError("a PDF report needs --out FILE.pdf"), 2)
+        try:
+            find_browser()  # before anything else: say at once when PDF is not available here
+        except UsageError as exc:
+            _fail(False, exc, 2)
     session: Session | None = None
     complete = False
     try:
@@ -629,15 +630,18 @@ def audit_report(
         ev = session.report(release)
         complete = ev.complete
         text = to_markdown(ev)
-        if kind == "html":
+        if kind in ("html", "pdf"):
             text = to_html(text, f"Compliance evidence: {ev.release.id}")
         if target is None:
             typer.echo(text, nl=False)
         else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".partial")
-            partial.write_text(text, encoding="utf-8")
-            partial.replace(target)
+            if kind == "pdf":
+                html_to_pdf(text, target)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_name(target.name + ".partial")
+                partial.write_text(text, encoding="utf-8")
+                partial.replace(target)
             verdict = "complete" if complete else "INCOMPLETE (see the failed checks)"
             typer.echo(f"wrote {target} for {ev.release.id}: evidence {verdict}", err=True)
     except RiskctlError as exc:

@@ -102,7 +102,27 @@ def test_report_usage_errors(built: Built, cli: Cli) -> None:
     assert "md, html or pdf" in bad.stderr
     pdf = cli("audit", "report", built.release, "--format", "pdf")
     assert pdf.code == 2
-    assert "--out report.html" in pdf.stderr
+    assert "needs --out FILE.pdf" in pdf.stderr
+    out = built.home.parent / "report.pdf"
+    nobrowser = cli("audit", "report", built.release, "--out", str(out),
+                    RISKCTL_CHROMIUM=str(built.home / "no-chromium"))  # fmt: skip
+    assert nobrowser.code == 2
+    assert "is not an executable file" in nobrowser.stderr
+    assert not out.exists()
+
+
+def test_pdf_report_printed_by_headless_chromium(built: Built, cli: Cli) -> None:
+    """--out report.pdf prints the HTML report with the chromium `make setup` installs: a
+    complete PDF replaces the target, with no partial file left behind."""
+    out = built.home.parent / "evidence" / "report.pdf"
+    result = cli("audit", "report", built.release, "--out", str(out))
+    assert result.code in (0, 1), result.stderr  # 1: evidence incomplete, still written
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert data.rstrip().endswith(b"%%EOF")
+    assert len(data) > 10_000  # pages of text, not an empty document
+    assert not out.with_name("report.pdf.partial").exists()
+    assert f"wrote {out} for {built.release}" in result.stderr
 
 
 def test_html_escapes_markup_from_the_record() -> None:
