@@ -9,9 +9,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -112,13 +113,14 @@ def options(env: str = "dev", threshold: float = 0.5) -> RunOptions:
 
 
 class LiveServer:
-    """A real uvicorn server on 127.0.0.1 running in a thread of the test process."""
+    """A real uvicorn server on 127.0.0.1 running in a thread of the test process: the service
+    for ``target`` settings, or ``target`` itself when it is an ASGI application."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, target: Settings | Callable[..., Any]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(settings),
+            create_app(target) if isinstance(target, Settings) else target,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

@@ -10,16 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from risk_service.api import create_app, sampling
@@ -30,6 +26,7 @@ from risk_service.store.models import RequestSample
 from riskctl.shadow import Tolerance
 from riskctl.shadow.golden import GoldenSet, generate_golden_set
 from riskctl.shadow.runner import SAMPLES_PATH, SHADOW_HEADERS, fetch_recent, run_shadow
+from tests.service.conftest import LiveServer, free_port
 
 TOL = Tolerance(rel=1e-9, abs=1e-6)
 RETURNS = [0.012, -0.021, 0.004, -0.035, 0.018, -0.009, 0.027, -0.014, 0.006, -0.002]
@@ -105,46 +102,12 @@ def test_replay_disabled_or_unreachable_is_a_note() -> None:
             "no recent requests to replay (replay_recent is 0)",
         )
     with httpx.Client(timeout=2) as client:
-        recent, note = fetch_recent(client, f"http://127.0.0.1:{_free_port()}", 5)
+        recent, note = fetch_recent(client, f"http://127.0.0.1:{free_port()}", 5)
     assert recent == []
     assert "did not answer /v1/admin/request-samples: ConnectError" in note
 
 
 # --- run_shadow against real instances ---------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Instance:
-    """An ASGI application under real uvicorn on 127.0.0.1, in a thread of the test process."""
-
-    def __init__(self, app: App) -> None:
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-            lifespan="off",
-        )  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Instance:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 def _rewrite(app: App, path: str, change: Callable[[int, Any], tuple[int, Any]]) -> App:
@@ -285,7 +248,7 @@ def _samples_in_store(url: str) -> int:
 @pytest.mark.integration
 def test_recent_requests_are_replayed_and_agree(store_url: str, golden: GoldenSet) -> None:
     """Same release twice: golden set and six recent requests agree; none of it is sampled."""
-    with Instance(_app(store_url)) as stable, Instance(_app(store_url)) as new:
+    with LiveServer(_app(store_url)) as stable, LiveServer(_app(store_url)) as new:
         _real_traffic(stable.url, 4, 2)
         assert _samples_in_store(store_url) == 6
         report = run_shadow(golden, stable.url, new.url, TOL, timeout=30)
@@ -300,7 +263,7 @@ def test_recent_requests_are_replayed_and_agree(store_url: str, golden: GoldenSe
 def test_a_move_only_real_requests_show_is_blocked(store_url: str, golden: GoldenSet) -> None:
     """VaR × 1.5 on /v1/var only: the golden set (portfolio VaR) passes, the replay blocks."""
     new_app = _scaled(_app(store_url), "/v1/var", 1.5)
-    with Instance(_app(store_url)) as stable, Instance(new_app) as new:
+    with LiveServer(_app(store_url)) as stable, LiveServer(new_app) as new:
         _real_traffic(stable.url, 3, 1)
         report = run_shadow(golden, stable.url, new.url, TOL)
     assert not report.passed
@@ -313,7 +276,7 @@ def test_a_move_only_real_requests_show_is_blocked(store_url: str, golden: Golde
 @pytest.mark.integration
 def test_replay_is_bounded_by_replay_recent(store_url: str, golden: GoldenSet) -> None:
     """replay_recent = 2 replays the two newest samples and no more; 0 replays none."""
-    with Instance(_app(store_url)) as stable, Instance(_app(store_url)) as new:
+    with LiveServer(_app(store_url)) as stable, LiveServer(_app(store_url)) as new:
         _real_traffic(stable.url, 3, 0)
         report = run_shadow(golden, stable.url, new.url, TOL, replay_recent=2)
         none = run_shadow(golden, stable.url, new.url, TOL, replay_recent=0)
@@ -328,7 +291,10 @@ def test_an_older_stable_release_leaves_the_golden_set_alone(
     store_url: str, golden: GoldenSet
 ) -> None:
     """A stable release without the sample endpoint (404): golden set only, with the note."""
-    with Instance(_without_samples(_app(store_url))) as stable, Instance(_app(store_url)) as new:
+    with (
+        LiveServer(_without_samples(_app(store_url))) as stable,
+        LiveServer(_app(store_url)) as new,
+    ):
         _real_traffic(stable.url, 2, 0)
         report = run_shadow(golden, stable.url, new.url, TOL)
     assert report.passed, report.lines()
@@ -344,7 +310,7 @@ def test_prod_replay_needs_an_admin_token(store_url: str, golden: GoldenSet) -> 
     compute = create_token(factory, "riskctl-compute", Scope.COMPUTE)
     admin = create_token(factory, "riskctl-admin", Scope.ADMIN)
     engine.dispose()
-    with Instance(_app(store_url, "prod")) as stable, Instance(_app(store_url, "prod")) as new:
+    with LiveServer(_app(store_url, "prod")) as stable, LiveServer(_app(store_url, "prod")) as new:
         _real_traffic(stable.url, 2, 1, {"Authorization": f"Bearer {compute}"})
         refused = run_shadow(
             golden, stable.url, new.url, TOL, headers={"Authorization": f"Bearer {compute}"}
@@ -365,14 +331,14 @@ def test_error_on_one_side_only_is_a_difference(store_url: str, golden: GoldenSe
     stable_fails = {"on": False}
     stable_app = _failing(_app(store_url), "/v1/var", stable_fails)
     new_app = _failing(_app(store_url), "/v1/var", {"on": True})
-    with Instance(stable_app) as stable, Instance(new_app) as new:
+    with LiveServer(stable_app) as stable, LiveServer(new_app) as new:
         _real_traffic(stable.url, 1, 1)
         report = run_shadow(golden, stable.url, new.url, TOL)
     assert not report.passed
     assert report.failures == (
         "recent-2 (POST /v1/var): stable release HTTP 200, new release HTTP 500",
     )
-    with Instance(stable_app) as stable, Instance(_app(store_url)) as new:
+    with LiveServer(stable_app) as stable, LiveServer(_app(store_url)) as new:
         stable_fails["on"] = True
         reverse = run_shadow(golden, stable.url, new.url, TOL)
     assert not reverse.passed
@@ -387,7 +353,7 @@ def test_replay_stops_starting_requests_after_the_time_budget(
 ) -> None:
     """A slow new release: replay starts nothing after ``timeout`` s and says how far it got."""
     new_app = _slow(_app(store_url), "/v1/var", 0.4)
-    with Instance(_app(store_url)) as stable, Instance(new_app) as new:
+    with LiveServer(_app(store_url)) as stable, LiveServer(new_app) as new:
         _real_traffic(stable.url, 8, 0)
         report = run_shadow(golden, stable.url, new.url, TOL, timeout=1.0)
     assert report.passed, report.lines()
