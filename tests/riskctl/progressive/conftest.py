@@ -17,7 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,10 +126,10 @@ class Fleet:
     ports: dict[str, int]
 
 
-@pytest.fixture(scope="session")
-def fleet_template(template: Built, tmp_path_factory: pytest.TempPathFactory) -> Fleet:
-    """Build every variant once (policy checks are the core's tests, not these)."""
-    base = tmp_path_factory.mktemp("fleet")
+def build_fleet(template: Built, base: Path, variants: Sequence[str]) -> Fleet:
+    """``variants`` (names in :data:`VARIANTS`) built on top of the template's gated v1 in a
+    private repo + home under ``base``, with the progressive policy (and its copy that pauses
+    prod at 10 %) and a small golden set."""
     repo, home = base / "repo", base / "home"
     shutil.copytree(template.repo, repo, symlinks=True)
     shutil.copytree(template.home, home, symlinks=True)
@@ -147,7 +147,8 @@ def fleet_template(template: Built, tmp_path_factory: pytest.TempPathFactory) ->
     try:
         cli = Cli(repo, home, mp)
         behaviour = repo / "src" / "fixture_svc" / "behaviour.py"
-        for name, changes in VARIANTS.items():
+        for name in variants:
+            changes = VARIANTS[name]
             text = BASE_BEHAVIOUR
             for key, value in changes.items():
                 if "/" in key:
@@ -174,6 +175,12 @@ def fleet_template(template: Built, tmp_path_factory: pytest.TempPathFactory) ->
     finally:
         mp.undo()
     return Fleet(repo, home, policy, paused, releases, digests, ports)
+
+
+@pytest.fixture(scope="session")
+def fleet_template(template: Built, tmp_path_factory: pytest.TempPathFactory) -> Fleet:
+    """Build every variant once (policy checks are the core's tests, not these)."""
+    return build_fleet(template, tmp_path_factory.mktemp("fleet"), list(VARIANTS))
 
 
 @dataclass
@@ -215,19 +222,24 @@ class Env:
         )
 
 
-@pytest.fixture
-def fleet(fleet_template: Fleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    """A private copy of the built variants; HAProxy and supervisord stopped afterwards."""
+def private_fleet(template: Fleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
+    """A copy of a built fleet for one test, its CLI bound to the progressive policy."""
     base = tmp_path / "f"
-    shutil.copytree(fleet_template.repo.parent, base, symlinks=True)
+    shutil.copytree(template.repo.parent, base, symlinks=True)
     policy = base / "progressive.toml"
     copy = Fleet(
         base / "repo", base / "home", policy, base / "progressive-paused.toml",
-        fleet_template.releases, fleet_template.digests, fleet_template.ports,
+        template.releases, template.digests, template.ports,
     )  # fmt: skip
     cli = Cli(copy.repo, copy.home, monkeypatch)
     cli.env["RISKCTL_CONFIG"] = str(policy)
-    env = Env(copy, cli)
+    return Env(copy, cli)
+
+
+@pytest.fixture
+def fleet(fleet_template: Fleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    """A private copy of the built variants; HAProxy and supervisord stopped afterwards."""
+    env = private_fleet(fleet_template, tmp_path, monkeypatch)
     yield env
     env.target().fleet.shutdown()
 
