@@ -99,6 +99,11 @@ def _fail(as_json: bool, exc: Exception, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _bullets(lines: list[str]) -> str:
+    """Steps of a deploy, promote, abort or rollback as an indented list."""
+    return "\n".join(f"  - {line}" for line in lines)
+
+
 @app.command()
 def build(
     *,
@@ -260,7 +265,7 @@ def deploy(
         if check:
             passed = "\n".join(f"  - {c['name']}: {c['detail']}" for c in out["checks"])
             return out, f"{out['release']} may be deployed to {env} ({out['strategy']})\n{passed}"
-        steps = "\n".join(f"  - {step}" for step in out["steps"])
+        steps = _bullets(out["steps"])
         if out["phase"] == "Paused":
             head = f"PAUSED {out['release']} in {env}: {out['message']}"
         else:
@@ -320,7 +325,7 @@ def promote(
 
     def body(s: Session) -> tuple[Any, str]:
         out = s.promote(env)
-        steps = "\n".join(f"  - {step}" for step in out["steps"])
+        steps = _bullets(out["steps"])
         return out, f"{env}: {out['message']}\n{steps}"
 
     _run(as_json, config, actor, body)
@@ -340,7 +345,7 @@ def abort(
 
     def body(s: Session) -> tuple[Any, str]:
         out = s.abort(env, reason)
-        steps = "\n".join(f"  - {step}" for step in out["steps"])
+        steps = _bullets(out["steps"])
         return out, f"{env}: {out['message']}\n{steps}"
 
     _run(as_json, config, actor, body)
@@ -361,7 +366,7 @@ def rollback(
 
     def body(s: Session) -> tuple[Any, str]:
         out = s.rollback(env, to)
-        steps = "\n".join(f"  - {step}" for step in out["steps"])
+        steps = _bullets(out["steps"])
         return out, f"rolled {env} back to {out['release']}\n{steps}"
 
     _run(as_json, config, actor, body)
