@@ -133,9 +133,11 @@ def session_for(
     )
 
 
-def full_path_steps(release: str) -> list[tuple[str, Callable[[Session], object]]]:
-    """The allowed path to prod: who does what, in order (review, QA sign-off, approvals)."""
-    return [
+def take_to_prod(built: Built, monkeypatch: pytest.MonkeyPatch, target: FakeTarget) -> None:
+    """The allowed path to prod, each step in its actor's own session: deploy to dev, review,
+    staging and QA sign-off, release approval, the prod deploy with a rollback plan."""
+    release = built.release
+    steps: list[tuple[str, Callable[[Session], object]]] = [
         ("eng-1", lambda s: s.deploy(release, "dev")),
         ("eng-2", lambda s: s.review(release)),
         ("qa-1", lambda s: s.deploy(release, "staging")),
@@ -143,6 +145,12 @@ def full_path_steps(release: str) -> list[tuple[str, Callable[[Session], object]
         ("risk-1", lambda s: s.approve(release, "prod")),
         ("sre-1", lambda s: s.deploy(release, "prod", rollback_plan="stop the service")),
     ]
+    for actor, step in steps:
+        session = session_for(built.repo, built.home, monkeypatch, actor, target=target)
+        try:
+            step(session)
+        finally:
+            session.close()
 
 
 @dataclass(frozen=True)

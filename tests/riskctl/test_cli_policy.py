@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from riskctl.errors import DeployFailedError
-from tests.riskctl.conftest import Built, Cli, FakeTarget, full_path_steps, session_for
+from tests.riskctl.conftest import Built, Cli, FakeTarget, session_for, take_to_prod
 from tests.riskctl.fixture_project import commit_all
 
 FREEZE_EDT = "2026-03-09T10:30:00Z"  # Monday 06:30 New York, after the DST change
@@ -143,12 +143,7 @@ def test_full_path_dev_staging_prod_is_allowed_and_audited(
 ) -> None:
     """Review, QA sign-off, release and risk approval by different people take v1 to prod."""
     target = FakeTarget()
-    for actor, step in full_path_steps(built.release):
-        session = session_for(built.repo, built.home, monkeypatch, actor, target=target)
-        try:
-            step(session)
-        finally:
-            session.close()
+    take_to_prod(built, monkeypatch, target)
     assert [r.env for r in target.deployed] == ["dev", "staging", "prod"]
     session = session_for(built.repo, built.home, monkeypatch, "sre-1", target=target)
     try:

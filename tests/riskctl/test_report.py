@@ -9,17 +9,11 @@ from pathlib import Path
 import pytest
 
 from riskctl.report import to_html
-from tests.riskctl.conftest import Built, Cli, FakeTarget, full_path_steps, session_for
+from tests.riskctl.conftest import Built, Cli, FakeTarget, take_to_prod
 
 
 def _to_prod(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = FakeTarget()
-    for actor, step in full_path_steps(built.release):
-        session = session_for(built.repo, built.home, monkeypatch, actor, target=target)
-        try:
-            step(session)
-        finally:
-            session.close()
+    take_to_prod(built, monkeypatch, FakeTarget())
 
 
 def test_report_of_a_release_taken_to_prod(
