@@ -31,6 +31,8 @@ EXTEND = 2.0
 #: ... and on to this many times while the sample still grows fast enough to get there (a busy
 #: host sends the synthetic load more slowly than asked; the canary should not pause for that).
 EXTEND_MAX = 5.0
+#: A window spoiled by a stall on both sides is measured again at most this many times.
+STALL_RETRIES = 2
 
 
 def _will_reach(verdict: Verdict, needed: int, elapsed: float, horizon: float) -> bool:
@@ -236,7 +238,44 @@ def run_window(
     probe: WindowProbe,
     seconds: float | None = None,
 ) -> AnalysisOutcome:
-    """Run one window of ``seconds`` (default: the spec's) and decide."""
+    """Run one window of ``seconds`` (default: the spec's) and decide.
+
+    A window both sides stalled in alike (see :func:`assess`) is measured again from scratch, up
+    to :data:`STALL_RETRIES` times; the verdict says so. A stall that persists stays
+    Inconclusive (the rollout pauses and people are told).
+    """
+    notes: list[str] = []
+    elapsed = 0.0
+    while True:
+        outcome = _measure(
+            spec, targets=targets, bodies=bodies, headers=headers, canary_slot=canary_slot,
+            stable_slot=stable_slot, canary_share=canary_share, real_rate=real_rate,
+            probe=probe, seconds=seconds,
+        )  # fmt: skip
+        elapsed += outcome.elapsed_s
+        verdict = outcome.verdict
+        if verdict is None or not verdict.stalled or len(notes) >= STALL_RETRIES:
+            break
+        notes.append(f"measured again after: {verdict.reasons[0]}")
+    if verdict is not None and notes:
+        verdict = replace(verdict, reasons=(*verdict.reasons, *notes))
+    return replace(outcome, verdict=verdict, elapsed_s=elapsed)
+
+
+def _measure(
+    spec: Analysis,
+    *,
+    targets: str | Mapping[str, str],
+    bodies: Sequence[Mapping[str, Any]],
+    headers: Mapping[str, str],
+    canary_slot: str,
+    stable_slot: str,
+    canary_share: float,
+    real_rate: float,
+    probe: WindowProbe,
+    seconds: float | None = None,
+) -> AnalysisOutcome:
+    """One measurement of a window: load, observe, decide (early on failure)."""
     window = spec.seconds if seconds is None else seconds
     policy = policy_of(spec)
     rate = synthetic_rate(spec, canary_share, real_rate)

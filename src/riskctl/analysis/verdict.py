@@ -5,15 +5,15 @@ evidence in neither direction — the rollout pauses and people are told), plus 
 samples are still being gathered. Fixed ceilings catch the obvious; the baseline comparison
 catches the relative; both need significance *and* a material effect, so noise alone never
 fails a release and a real regression is not excused by a noisy baseline. A latency ceiling
-breached on both sides alike (a stalled host or load generator) is noted, not held against
-the canary.
+breached on both sides alike (a stalled host or load generator) proves nothing either way: that
+window is Inconclusive and marked ``stalled``, and the runner measures it again.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from riskctl.analysis.statistics import (
     ErrorRateTest,
@@ -36,6 +36,10 @@ class Phase(enum.StrEnum):
 P99_MIN_SAMPLES = 200
 #: Requests over the latency ceiling needed before the ceiling fails a canary.
 CEILING_MIN_SLOW = 3
+#: Both sides stalled "alike": the canary's share of requests over the ceiling is at most this
+#: multiple of the baseline's, plus this margin (and not significantly larger).
+STALL_SHARE_RATIO = 1.5
+STALL_SHARE_MARGIN = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,8 @@ class Verdict:
     errors: ErrorRateTest
     latency: LatencyTest
     metrics: dict[str, float] = field(default_factory=dict)
+    # Inconclusive because both sides stalled alike: the window is worth measuring again.
+    stalled: bool = False
 
     def summary(self) -> str:
         """One line for status displays and the audit trail."""
@@ -152,11 +158,12 @@ def assess(observation: Observation, policy: AnalysisPolicy, *, final: bool = Tr
                 f"{latency.p_value:.2g})"
             )
     # "p99 above the ceiling" means more than 1 % of requests slower than it; with a small
-    # sample that could be one stall, so it also takes CEILING_MIN_SLOW such requests. And it
-    # must be the canary's: a stall of the host or of the load generator delays both sides'
-    # requests alike, so where the baseline has requests over the ceiling too, the canary's
-    # share of them must be significantly larger (one-sided Fisher test, as for errors).
-    notes: list[str] = []
+    # sample that could be one stall, so it also takes CEILING_MIN_SLOW such requests. It fails
+    # the canary unless the baseline, measured as fully, had as many over it: a stall of the host
+    # or of the load generator delays both sides alike. Such a window proves nothing either way
+    # (a canary starving its host would look the same), so it is Inconclusive and ``stalled``:
+    # the runner measures again, and a stall that persists pauses the rollout for a person.
+    stall: str | None = None
     ceiling = policy.max_p99_seconds
     slow = sum(1 for x in o.canary_latencies if x > ceiling)
     if (
@@ -170,26 +177,32 @@ def assess(observation: Observation, policy: AnalysisPolicy, *, final: bool = Tr
         )
         metrics["canary_over_ceiling"] = float(slow)
         metrics["baseline_over_ceiling"] = float(base_slow)
-        if base_slow == 0 or shares.p_value < policy.alpha:
-            failures.append(
-                f"canary p99 {latency.canary_p99 * 1e3:.0f} ms above the ceiling "
-                f"{ceiling * 1e3:.0f} ms ({slow} of {latency.canary_samples} requests slower"
-                + (
-                    f"; baseline {base_slow} of {latency.baseline_samples}, Fisher p = "
-                    f"{shares.p_value:.2g})"
-                    if base_slow
-                    else ")"
-                )
+        canary_share = slow / latency.canary_samples
+        base_share = base_slow / max(latency.baseline_samples, 1)
+        alike = (
+            latency.baseline_samples >= policy.min_samples
+            and shares.p_value >= policy.alpha
+            and canary_share <= STALL_SHARE_RATIO * base_share + STALL_SHARE_MARGIN
+        )
+        baseline = (
+            f"baseline {base_slow} of {latency.baseline_samples}, Fisher p = {shares.p_value:.2g}"
+        )
+        if alike:
+            stall = (
+                f"requests over the {ceiling * 1e3:.0f} ms ceiling on both sides alike (canary "
+                f"{slow} of {latency.canary_samples}, {baseline}): a stall of the host or the "
+                "load, not evidence either way"
             )
         else:
-            notes.append(
-                f"requests over the {ceiling * 1e3:.0f} ms ceiling on both sides (canary {slow} "
-                f"of {latency.canary_samples}, baseline {base_slow} of "
-                f"{latency.baseline_samples}, Fisher p = {shares.p_value:.2g}): a stall of the "
-                "host or the load, not held against the canary"
+            failures.append(
+                f"canary p99 {latency.canary_p99 * 1e3:.0f} ms above the ceiling "
+                f"{ceiling * 1e3:.0f} ms ({slow} of {latency.canary_samples} requests slower; "
+                f"{baseline})"
             )
     if failures:
         return verdict(Phase.FAILED, failures)
+    if stall is not None:
+        return replace(verdict(Phase.INCONCLUSIVE, [stall]), stalled=True)
 
     if o.canary_requests < policy.min_samples or o.baseline_requests < policy.min_samples:
         reason = (
@@ -205,7 +218,6 @@ def assess(observation: Observation, policy: AnalysisPolicy, *, final: bool = Tr
             f"{_fmt_pct(errors.baseline_rate)} (Fisher p = {errors.p_value:.2g})",
             f"latency p50 {latency.canary_p50 * 1e3:.1f} ms / p99 {latency.canary_p99 * 1e3:.1f} ms"
             f" vs baseline {latency.baseline_p50 * 1e3:.1f} / {latency.baseline_p99 * 1e3:.1f} ms",
-            *notes,
         ],
     )
 

@@ -82,30 +82,38 @@ def test_absolute_p99_ceiling() -> None:
     """A canary at 3 s a request over a healthy baseline fails on the ceiling (and on latency)."""
     obs = Observation(250, 0, 2250, 0, [3.0] * 250, _latencies(17, 2250, 1.0))
     summary = assess(obs, POLICY).summary()
-    assert "above the ceiling 2000 ms (250 of 250 requests slower)" in summary
+    assert "above the ceiling 2000 ms (250 of 250 requests slower; baseline 0 of 2250" in summary
 
 
-def test_ceiling_breached_on_both_sides_is_a_stall_not_the_canary() -> None:
+def test_ceiling_breached_on_both_sides_is_a_stall_not_evidence() -> None:
     """Requests over the ceiling in the same share on both sides are a stall of the host or of
-    the load generator: noted, not a failure. A canary share significantly above the baseline's
-    still fails.
+    the load generator: no failure, but no pass either — Inconclusive and ``stalled`` (the
+    runner measures again). A canary share significantly or materially above the baseline's,
+    or a baseline with too few latencies to compare, still fails.
 
     Regression: a ~6 s stall of a CI host delayed 11 of the canary's first 31 requests (and the
     baseline's alike) and aborted a sound canary on its p99 ceiling.
     """
     policy = AnalysisPolicy(min_samples=30, alpha=0.01)
-    stall = [5.9] * 11
-    canary = [*_latencies(18, 20, 1.0), *stall]
+    canary = [*_latencies(18, 20, 1.0), *([5.9] * 11)]
     baseline = [*_latencies(19, 190, 1.0), *([5.9] * 90)]
-    verdict = assess(Observation(31, 0, 280, 0, canary, baseline), policy)
-    assert verdict.phase is Phase.SUCCESSFUL, verdict.summary()
-    assert "both sides (canary 11 of 31, baseline 90 of 280" in verdict.summary()
+    verdict = assess(Observation(31, 0, 280, 0, canary, baseline), policy, final=False)
+    assert (verdict.phase, verdict.stalled) == (Phase.INCONCLUSIVE, True), verdict.summary()
+    assert "both sides alike (canary 11 of 31, baseline 90 of 280" in verdict.summary()
     assert verdict.metrics["baseline_over_ceiling"] == 90
 
     healthy = [*_latencies(20, 270, 1.0), *([5.9] * 10)]
     verdict = assess(Observation(31, 0, 280, 0, canary, healthy), policy)
-    assert verdict.phase is Phase.FAILED
-    assert "11 of 31 requests slower; baseline 10 of 280, Fisher p = " in verdict.summary()
+    assert (verdict.phase, verdict.stalled) == (Phase.FAILED, False)
+    assert "(11 of 31 requests slower; baseline 10 of 280, Fisher p = " in verdict.summary()
+
+    # A canary slow on every request against a baseline with two (slow) latencies: no excuse.
+    thin = assess(Observation(250, 0, 2250, 0, [3.0] * 250, [3.0, 3.0]), POLICY)
+    assert thin.phase is Phase.FAILED, thin.summary()
+    # Materially more of the canary's requests (60 %) than the baseline's (30 %) over it.
+    more = [*_latencies(21, 80, 1.0), *([3.0] * 120)]
+    half = [*_latencies(22, 1400, 1.0), *([3.0] * 600)]
+    assert assess(Observation(200, 0, 2000, 0, more, half), POLICY).phase is Phase.FAILED
 
 
 def test_error_rate_inputs_validated() -> None:
