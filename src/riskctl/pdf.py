@@ -47,6 +47,7 @@ def html_to_pdf(html: str, out: Path) -> None:
     browser = find_browser()
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
+    partial.unlink(missing_ok=True)  # a leftover must not pass for this print
     with tempfile.TemporaryDirectory(prefix="riskctl-pdf-") as scratch:
         page = Path(scratch) / "report.html"
         page.write_text(html, encoding="utf-8")

@@ -397,11 +397,18 @@ _STYLE = (
 
 
 def to_html(markdown: str, title: str) -> str:
-    """A standalone HTML page of the Markdown report; raw HTML in the input is escaped."""
-    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    """A standalone HTML page of the Markdown report; raw HTML in the input is escaped.
+
+    Self-contained: Markdown images (``![x](url)``, e.g. in a commit message) stay text, and the
+    page's Content-Security-Policy lets it load nothing from anywhere, so neither a reader's
+    browser nor the PDF printer fetches anything.
+    """
+    md = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
     body = md.render(markdown)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
         f"{body}</body></html>\n"
     )

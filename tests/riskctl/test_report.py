@@ -125,3 +125,12 @@ def test_html_escapes_markup_from_the_record() -> None:
     assert "<script>" not in page
     assert "&lt;script&gt;" in page
     assert "<title>t&lt;1&gt;</title>" in page
+
+
+def test_html_loads_nothing_from_anywhere() -> None:
+    """A Markdown image in the record is no image (at most a link, fetched by nobody), and the
+    page's CSP forbids every fetch, so neither a reader's browser nor the PDF printer reaches
+    the network."""
+    page = to_html("# R\n\nwhy: ![x](http://198.51.100.7/pixel.png)\n", "t")
+    assert "<img" not in page
+    assert "default-src 'none'" in page
