@@ -6,6 +6,7 @@ record everything in the audit log, and act through the injected boundaries.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 import tarfile
@@ -511,6 +512,7 @@ class Session:
                 "break_glass_reason": break_glass_reason,
                 "rollback_plan": rollback_plan
                 or (f"restore {previous_id}" if previous_id else None),
+                **({"via": shlex.join(via)} if via else {}),
                 **decision.as_dict(),
             },
         )

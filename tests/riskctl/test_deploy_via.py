@@ -15,7 +15,7 @@ import json, os, sys
 from pathlib import Path
 keys = ("RISKCTL_RELEASE", "RISKCTL_DIGEST", "RISKCTL_VERSION", "RISKCTL_ENV", "RISKCTL_STRATEGY")
 Path(sys.argv[1]).write_text(json.dumps({k: os.environ[k] for k in keys}))
-print("applied", flush=True)
+sys.stdout.buffer.write(b"applied \\xff not utf-8\\n")
 sys.exit(int(sys.argv[2]))
 """
 
@@ -43,6 +43,7 @@ def test_via_runs_the_command_after_the_policy_and_records_the_outcome(
     assert any(f"deployed {built.release} to dev" in step for step in out.json()["steps"])
     actions = cli.audit_actions()
     assert actions[-2:] == ["deploy.started", "deploy.succeeded"]
+    assert "applied" in out.stderr  # the command's output, passed through as it came
     history = cli("history", "--json").json()
     assert "dev" in history["releases"][0]["environments"]
 

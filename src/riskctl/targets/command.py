@@ -82,12 +82,17 @@ def _run_streamed(argv: list[str], env: dict[str, str]) -> int:
     sees it live), and return its exit status. How long it may take is the caller's (a CI job's
     timeout); riskctl waits."""
     with subprocess.Popen(  # noqa: S603 - argv list, no shell, program resolved by the caller
-        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     ) as proc:
         assert proc.stdout is not None  # noqa: S101 - stdout=PIPE above
+        raw = getattr(sys.stderr, "buffer", None)  # bytes as they come: any encoding passes
         for line in proc.stdout:
-            sys.stderr.write(line)
-            sys.stderr.flush()
+            if raw is not None:
+                raw.write(line)
+                raw.flush()
+            else:
+                sys.stderr.write(line.decode(errors="replace"))
+                sys.stderr.flush()
         return proc.wait()
 
 
