@@ -260,7 +260,7 @@ def test_deploys_go_through_riskctl_on_either_target() -> None:
     assert jobs["deploy-staging"]["environment"] == "staging"
     assert jobs["production"]["environment"] == "production"
     assert '--as "$APPROVER"' in _steps_text("production")
-    assert "gha.py approver approvals.json production" in _steps_text("production")
+    assert 'gha.py approver "$RUNNER_TEMP/approvals.json" production' in _steps_text("production")
     script = (ROOT / "scripts" / "ci" / "k8s-apply.sh").read_text(encoding="utf-8")
     assert 'riskctl render k8s --env "$env_name" --image "$image"' in script
     assert "kubectl argo rollouts status" in script
@@ -303,3 +303,17 @@ def test_actionlint_knows_the_self_hosted_runner_labels() -> None:
         if label != "self-hosted"
     }
     assert used <= declared
+
+
+def test_no_step_writes_into_the_checkout_before_riskctl_reads_it() -> None:
+    """Shell redirections go to $RUNNER_TEMP or $GITHUB_OUTPUT, never into the working tree:
+    `riskctl build` refuses a dirty tree (review: `> build.json` failed every run on main)."""
+    targets = [
+        target
+        for job in _workflow()["jobs"].values()
+        for command in _run_commands(job)
+        for target in re.findall(r">>?\s*(\S+)", command)
+    ]
+    assert targets, "the workflow redirects nothing at all"
+    stray = [t for t in targets if not t.startswith(('"$RUNNER_TEMP/', '"$GITHUB_OUTPUT"'))]
+    assert stray == []

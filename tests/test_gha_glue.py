@@ -58,12 +58,26 @@ def test_outputs_refuses_what_could_mislead_a_step(doc: object, match: str) -> N
         gha.outputs(doc, ["release"])
 
 
-def test_approver_is_the_last_approval_of_that_environment() -> None:
-    """The login of whoever approved `production` (a rejection or another environment is not)."""
+def test_approver_is_the_one_person_who_approved_that_environment() -> None:
+    """The login of whoever approved `production` (a rejection or another environment is not);
+    nobody, or two different people, is an error rather than a guess."""
     assert gha.approver(APPROVALS, "production") == "sre-1"
     assert gha.approver(APPROVALS, "staging") == "qa-1"
     with pytest.raises(gha.GlueError, match="nobody approved"):
         gha.approver(APPROVALS[:2], "production")
+    again = {
+        "state": "approved",
+        "environments": [{"name": "production"}],
+        "user": {"login": "sre-1"},
+    }
+    assert gha.approver([*APPROVALS, again], "production") == "sre-1"
+    other = {
+        "state": "approved",
+        "environments": [{"name": "production"}],
+        "user": {"login": "sre-2"},
+    }
+    with pytest.raises(gha.GlueError, match=r"several people .* \(sre-1, sre-2\)"):
+        gha.approver([*APPROVALS, other], "production")
 
 
 def test_rollout_in_progress_reads_riskctl_status() -> None:

@@ -2,7 +2,7 @@
 
     gha.py outputs FILE KEY...          print KEY=value lines for $GITHUB_OUTPUT
     gha.py rollout-in-progress FILE ENV exit 0 if `riskctl status --json` shows a canary in ENV
-    gha.py approver FILE ENVIRONMENT    print login=… of who approved ENVIRONMENT in this run
+    gha.py approver FILE ENVIRONMENT    print login=… of the one person who approved ENVIRONMENT
                                         (FILE: the REST API's /actions/runs/{id}/approvals)
 
 Standard library only, so it runs with any Python the runner has. Exits 1 with a message on
@@ -58,18 +58,29 @@ def rollout_in_progress(doc: Any, env: str) -> bool:
 
 
 def approver(doc: Any, environment: str) -> str:
-    """Login of the last approval of ``environment`` in a run's approvals (REST API order)."""
+    """Login of the person who approved ``environment`` in a run's approvals.
+
+    Fails closed: nobody, or several different people (a re-run approved by someone else), is an
+    error — the deploying identity must not be a guess.
+    """
     if not isinstance(doc, list):
         raise GlueError("expected the list the approvals endpoint returns")
-    logins = [
-        review["user"]["login"]
-        for review in doc
-        if review.get("state") == "approved"
-        and any(e.get("name") == environment for e in review.get("environments", []))
-    ]
+    logins = sorted(
+        {
+            str(review["user"]["login"])
+            for review in doc
+            if review.get("state") == "approved"
+            and any(e.get("name") == environment for e in review.get("environments", []))
+        }
+    )
     if not logins:
         raise GlueError(f"nobody approved {environment!r} in this run")
-    login = str(logins[-1])
+    if len(logins) > 1:
+        raise GlueError(
+            f"several people approved {environment!r} in this run ({', '.join(logins)}): "
+            "the deploying identity is ambiguous; start a new run"
+        )
+    login = logins[0]
     if not _SAFE.match(login):
         raise GlueError(f"unexpected characters in login {login!r}")
     return login
