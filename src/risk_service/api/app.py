@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from risk_service import engine
 from risk_service.api import errors, metrics
 from risk_service.api.errors import ApiError
-from risk_service.api.market import MarketCache
+from risk_service.api.market import Loaded, MarketCache
 from risk_service.api.middleware import RequestMiddleware
 from risk_service.api.sampling import RequestSampler
 from risk_service.api.schemas import (
@@ -310,17 +310,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     async def portfolio(request: PortfolioVarRequest) -> PortfolioVarResponse:
         """VaR, ES and allocations of a book over inline returns or stored market data."""
+        cached: Loaded | None = None
         if request.returns is not None:
             longest = max((len(v) for v in request.returns.values()), default=0)
             cells, small = len(request.positions) * longest, True
         else:
-            cells = len(request.positions) * (request.window or settings.window)
-            small = request.as_of is None and market.fresh()  # no store access needed
+            rows = request.window or settings.window
+            cells = len(request.positions) * rows
+            # The latest window in memory, checked lately and long enough: no store access.
+            cached = market.cached(rows) if request.as_of is None else None
+            small = cached is not None
         if small and request.method is VarMethod.HISTORICAL and cells <= INLINE_MAX_CELLS:
-            return portfolio_sync(request)
-        return await run_in_threadpool(portfolio_sync, request)
+            return portfolio_sync(request, cached)
+        return await run_in_threadpool(portfolio_sync, request, None)
 
-    def portfolio_sync(request: PortfolioVarRequest) -> PortfolioVarResponse:
+    def portfolio_sync(request: PortfolioVarRequest, cached: Loaded | None) -> PortfolioVarResponse:
         symbols = list(request.positions)
         as_of: dt.date | None = None
         returns: Any
@@ -351,7 +355,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "positions",
                 )
             try:
-                scenarios = market.scenarios(symbols, request.as_of, request.window)
+                scenarios = market.scenarios(symbols, request.as_of, request.window, cached=cached)
             except SQLAlchemyError as exc:
                 raise ApiError(503, "unavailable", "market data store unavailable") from exc
             as_of = scenarios.as_of

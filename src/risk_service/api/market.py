@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +31,18 @@ class Scenarios:
     as_of: dt.date
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """One load of the latest window, with its symbol index and its by-symbol copy (row j =
+    ``symbols[j]``): a request's columns are then a few contiguous rows, and its matrix comes out
+    column by column (Fortran order), the layout the engine's per-position selections prefer."""
+
+    window: MarketWindow
+    index: dict[str, int]
+    by_symbol: FloatArray
+    checked: float  # time.monotonic() when the store last said this is the latest
+
+
 class MarketCache:
     """The latest stored window, refreshed when the store changes."""
 
@@ -39,29 +51,26 @@ class MarketCache:
         self._default_window = default_window
         self._ttl = ttl
         self._lock = threading.Lock()
-        self._checked = -float("inf")
         self._stamp: tuple[int, dt.date | None] = (0, None)
-        self._window: MarketWindow | None = None
-        self._index: dict[str, int] = {}
-        # The window symbol by symbol (row j = symbols[j]): a request's columns are then a few
-        # contiguous rows, and its matrix comes out column by column (Fortran order), the layout
-        # the engine's per-position rank selections are fastest on.
-        self._by_symbol: FloatArray = np.empty((0, 0))
+        self._loaded: Loaded | None = None  # replaced whole, so readers never see a mix
 
-    def _latest(self, rows: int) -> tuple[MarketWindow, dict[str, int], FloatArray]:
-        """The window with its symbol index and by-symbol copy, all of the same load."""
+    def _latest(self, rows: int) -> Loaded:
+        """The latest window, checked against the store every ``ttl`` seconds."""
         with self._lock:
             now = time.monotonic()
-            if now - self._checked > self._ttl or self._window is None:
+            loaded = self._loaded
+            if loaded is None or now - loaded.checked > self._ttl:
                 with self._factory() as session:
                     count, _first, last = repository.market_data_summary(session)
-                self._checked = now
                 if (count, last) != self._stamp:
-                    self._window = None
+                    loaded = None
                     self._stamp = (count, last)
-            if self._window is None or len(self._window.dates) < min(rows, self._stamp[0]):
+                elif loaded is not None:
+                    loaded = replace(loaded, checked=now)
+            if loaded is None or len(loaded.window.dates) < min(rows, self._stamp[0]):
                 count, last = self._stamp
                 if last is None or count == 0:
+                    self._loaded = None
                     raise ApiError(
                         422,
                         "no_market_data",
@@ -69,21 +78,29 @@ class MarketCache:
                         "returns",
                     )
                 with self._factory() as session:
-                    self._window = repository.load_market_window(
+                    window = repository.load_market_window(
                         session, last, max(rows, self._default_window)
                     )
-                self._index = self._window.column_index()
-                self._by_symbol = np.ascontiguousarray(self._window.matrix.T)
-            return self._window, self._index, self._by_symbol
+                loaded = Loaded(
+                    window, window.column_index(), np.ascontiguousarray(window.matrix.T), now
+                )
+            self._loaded = loaded
+            return loaded
 
-    def fresh(self) -> bool:
-        """Whether the latest window is in memory and needs no look at the store just now."""
-        return self._window is not None and time.monotonic() - self._checked <= self._ttl
+    def cached(self, rows: int) -> Loaded | None:
+        """The latest window if it can serve ``rows`` days from memory right now — checked
+        within ``ttl`` and long enough — without the store or the lock; else None."""
+        loaded = self._loaded
+        if loaded is None or time.monotonic() - loaded.checked > self._ttl:
+            return None
+        if len(loaded.window.dates) < min(rows, self._stamp[0]):
+            return None
+        return loaded
 
     @property
     def loaded(self) -> bool:
         """Whether a window is in memory."""
-        return self._window is not None
+        return self._loaded is not None
 
     def warm(self) -> bool:
         """Load the latest window now (at worker start-up), so no request pays for it.
@@ -97,12 +114,21 @@ class MarketCache:
             return False
         return True
 
-    def scenarios(self, symbols: list[str], as_of: dt.date | None, window: int | None) -> Scenarios:
-        """The last ``window`` days through ``as_of`` (default: latest) for ``symbols``."""
+    def scenarios(
+        self,
+        symbols: list[str],
+        as_of: dt.date | None,
+        window: int | None,
+        *,
+        cached: Loaded | None = None,
+    ) -> Scenarios:
+        """The last ``window`` days through ``as_of`` (default: latest) for ``symbols``;
+        ``cached`` (from :meth:`cached`) answers without touching the store."""
         rows = window or self._default_window
         by_symbol: FloatArray | None = None
         if as_of is None:
-            full, index, by_symbol = self._latest(rows)
+            loaded = cached or self._latest(rows)
+            full, index, by_symbol = loaded.window, loaded.index, loaded.by_symbol
         else:
             try:
                 with self._factory() as session:
