@@ -133,9 +133,16 @@ def session_for(
     )
 
 
-def take_to_prod(built: Built, monkeypatch: pytest.MonkeyPatch, target: FakeTarget) -> None:
-    """The allowed path to prod, each step in its actor's own session: deploy to dev, review,
-    staging and QA sign-off, release approval, the prod deploy with a rollback plan."""
+def take_to_prod(
+    built: Built,
+    monkeypatch: pytest.MonkeyPatch,
+    target: FakeTarget,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """The allowed path to prod, each step in its actor's own session (at ``now``, default the
+    sessions' fixed clock): deploy to dev, review, staging and QA sign-off, release approval,
+    the prod deploy with a rollback plan."""
     release = built.release
     steps: list[tuple[str, Callable[[Session], object]]] = [
         ("eng-1", lambda s: s.deploy(release, "dev")),
@@ -146,7 +153,7 @@ def take_to_prod(built: Built, monkeypatch: pytest.MonkeyPatch, target: FakeTarg
         ("sre-1", lambda s: s.deploy(release, "prod", rollback_plan="stop the service")),
     ]
     for actor, step in steps:
-        session = session_for(built.repo, built.home, monkeypatch, actor, target=target)
+        session = session_for(built.repo, built.home, monkeypatch, actor, now=now, target=target)
         try:
             step(session)
         finally:

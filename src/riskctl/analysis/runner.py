@@ -244,14 +244,86 @@ def run_window(
     to :data:`STALL_RETRIES` times; the verdict says so. A stall that persists stays
     Inconclusive (the rollout pauses and people are told).
     """
+
+    def measure() -> AnalysisOutcome:
+        """One measurement of the window: load, observe, decide (early on failure)."""
+        window = spec.seconds if seconds is None else seconds
+        policy = policy_of(spec)
+        rate = synthetic_rate(spec, canary_share, real_rate)
+        before = list(probe.stats()) if probe.stats else None
+        metrics_before = dict(probe.metrics()) if probe.metrics else {}
+        server = (
+            _ServerSource(
+                spec.prometheus_url, scrape_targets(probe, targets), (canary_slot, stable_slot)
+            )
+            if spec.prometheus_url
+            else None
+        )
+        begin = time.monotonic()
+        load = None
+        if rate > 0:
+            load = BackgroundLoad(targets, bodies, rate=rate, headers=headers).start()
+
+        def observe(final: bool) -> Verdict:
+            samples = load.snapshot() if load else LoadResult()
+            after = list(probe.stats()) if probe.stats else None
+            crashed = not probe.canary_alive()
+            deltas: dict[str, InstanceMetrics] = {}
+            if probe.metrics:
+                for slot, now in probe.metrics().items():
+                    then = metrics_before.get(slot)
+                    if now is not None and then is not None:
+                        deltas[slot] = now.minus(then)
+            seen = server.read() if server else {}
+            obs = _observe(
+                samples, before=before, after=after, canary=canary_slot, stable=stable_slot,
+                crashed=crashed, metrics=deltas, server=seen,
+            )  # fmt: skip
+            verdict = assess(obs, policy, final=final)
+            extra = {
+                f"{who}_histogram_{name}_ms": histogram_quantile(deltas[slot].buckets, q) * 1e3
+                for who, slot in (("canary", canary_slot), ("baseline", stable_slot))
+                if slot in deltas
+                for name, q in (("p50", 0.5), ("p99", 0.99))
+            }
+            if server is None:
+                return replace(verdict, metrics={**verdict.metrics, **extra}) if extra else verdict
+            extra.update(server.metrics(seen, canary_slot, stable_slot))
+            # Said in the verdict (and so in `riskctl status` and the audit trail), whatever it is.
+            reasons = (*verdict.reasons, server.note) if server.note else verdict.reasons
+            return replace(verdict, reasons=reasons, metrics={**verdict.metrics, **extra})
+
+        try:
+            while True:
+                time.sleep(spec.interval_s)
+                reason = probe.abort_requested()
+                if reason is not None:
+                    return AnalysisOutcome(None, reason, rate, time.monotonic() - begin)
+                elapsed = time.monotonic() - begin
+                verdict = observe(final=False)
+                if (
+                    verdict.phase is Phase.RUNNING
+                    and elapsed >= EXTEND * window
+                    and (
+                        elapsed >= EXTEND_MAX * window
+                        or not _will_reach(verdict, spec.min_samples, elapsed, EXTEND_MAX * window)
+                    )
+                ):
+                    verdict = observe(final=True)  # still short of samples: Inconclusive
+                if verdict.phase is Phase.FAILED or (
+                    elapsed >= window and verdict.phase is not Phase.RUNNING
+                ):
+                    return AnalysisOutcome(verdict, None, rate, elapsed)
+                if verdict.phase is Phase.INCONCLUSIVE:
+                    return AnalysisOutcome(verdict, None, rate, elapsed)
+        finally:
+            if load is not None:
+                load.stop()
+
     notes: list[str] = []
     elapsed = 0.0
     while True:
-        outcome = _measure(
-            spec, targets=targets, bodies=bodies, headers=headers, canary_slot=canary_slot,
-            stable_slot=stable_slot, canary_share=canary_share, real_rate=real_rate,
-            probe=probe, seconds=seconds,
-        )  # fmt: skip
+        outcome = measure()
         elapsed += outcome.elapsed_s
         verdict = outcome.verdict
         if verdict is None or not verdict.stalled or len(notes) >= STALL_RETRIES:
@@ -260,89 +332,3 @@ def run_window(
     if verdict is not None and notes:
         verdict = replace(verdict, reasons=(*verdict.reasons, *notes))
     return replace(outcome, verdict=verdict, elapsed_s=elapsed)
-
-
-def _measure(
-    spec: Analysis,
-    *,
-    targets: str | Mapping[str, str],
-    bodies: Sequence[Mapping[str, Any]],
-    headers: Mapping[str, str],
-    canary_slot: str,
-    stable_slot: str,
-    canary_share: float,
-    real_rate: float,
-    probe: WindowProbe,
-    seconds: float | None = None,
-) -> AnalysisOutcome:
-    """One measurement of a window: load, observe, decide (early on failure)."""
-    window = spec.seconds if seconds is None else seconds
-    policy = policy_of(spec)
-    rate = synthetic_rate(spec, canary_share, real_rate)
-    before = list(probe.stats()) if probe.stats else None
-    metrics_before = dict(probe.metrics()) if probe.metrics else {}
-    server = (
-        _ServerSource(
-            spec.prometheus_url, scrape_targets(probe, targets), (canary_slot, stable_slot)
-        )
-        if spec.prometheus_url
-        else None
-    )
-    begin = time.monotonic()
-    load = BackgroundLoad(targets, bodies, rate=rate, headers=headers).start() if rate > 0 else None
-
-    def observe(final: bool) -> Verdict:
-        samples = load.snapshot() if load else LoadResult()
-        after = list(probe.stats()) if probe.stats else None
-        crashed = not probe.canary_alive()
-        deltas: dict[str, InstanceMetrics] = {}
-        if probe.metrics:
-            for slot, now in probe.metrics().items():
-                then = metrics_before.get(slot)
-                if now is not None and then is not None:
-                    deltas[slot] = now.minus(then)
-        seen = server.read() if server else {}
-        obs = _observe(
-            samples, before=before, after=after, canary=canary_slot, stable=stable_slot,
-            crashed=crashed, metrics=deltas, server=seen,
-        )  # fmt: skip
-        verdict = assess(obs, policy, final=final)
-        extra = {
-            f"{who}_histogram_{name}_ms": histogram_quantile(deltas[slot].buckets, q) * 1e3
-            for who, slot in (("canary", canary_slot), ("baseline", stable_slot))
-            if slot in deltas
-            for name, q in (("p50", 0.5), ("p99", 0.99))
-        }
-        if server is None:
-            return replace(verdict, metrics={**verdict.metrics, **extra}) if extra else verdict
-        extra.update(server.metrics(seen, canary_slot, stable_slot))
-        # Said in the verdict (and so in `riskctl status` and the audit trail), whatever it is.
-        reasons = (*verdict.reasons, server.note) if server.note else verdict.reasons
-        return replace(verdict, reasons=reasons, metrics={**verdict.metrics, **extra})
-
-    try:
-        while True:
-            time.sleep(spec.interval_s)
-            reason = probe.abort_requested()
-            if reason is not None:
-                return AnalysisOutcome(None, reason, rate, time.monotonic() - begin)
-            elapsed = time.monotonic() - begin
-            verdict = observe(final=False)
-            if (
-                verdict.phase is Phase.RUNNING
-                and elapsed >= EXTEND * window
-                and (
-                    elapsed >= EXTEND_MAX * window
-                    or not _will_reach(verdict, spec.min_samples, elapsed, EXTEND_MAX * window)
-                )
-            ):
-                verdict = observe(final=True)  # still short of samples: Inconclusive
-            if verdict.phase is Phase.FAILED or (
-                elapsed >= window and verdict.phase is not Phase.RUNNING
-            ):
-                return AnalysisOutcome(verdict, None, rate, elapsed)
-            if verdict.phase is Phase.INCONCLUSIVE:
-                return AnalysisOutcome(verdict, None, rate, elapsed)
-    finally:
-        if load is not None:
-            load.stop()

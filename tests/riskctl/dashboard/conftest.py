@@ -24,7 +24,7 @@ from riskctl.config import LoadedConfig
 from riskctl.dashboard.app import create_app
 from riskctl.dashboard.command import Dashboard
 from riskctl.service import Session, open_session
-from tests.riskctl.conftest import Built, Cli, FakeTarget, session_for
+from tests.riskctl.conftest import Built, Cli, FakeTarget, session_for, take_to_prod
 
 DAY1 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # Monday, 10:00 New York: prod window open
 DAY2 = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
@@ -94,16 +94,7 @@ def _play(built: Built, cli: Cli, mp: pytest.MonkeyPatch) -> Scenario:
     target = FakeTarget()
     play = _Player(built, mp, target)
     rel = built.release
-    path: list[tuple[str, Callable[[Session], Any]]] = [
-        ("eng-1", lambda s: s.deploy(rel, "dev")),
-        ("eng-2", lambda s: s.review(rel)),
-        ("qa-1", lambda s: s.deploy(rel, "staging")),
-        ("qa-1", lambda s: s.approve(rel, "staging")),
-        ("risk-1", lambda s: s.approve(rel, "prod")),
-        ("sre-1", lambda s: s.deploy(rel, "prod", rollback_plan="stop the service")),
-    ]
-    for actor, action in path:
-        play(actor, DAY1, action)
+    take_to_prod(built, mp, target, now=DAY1)
     play("sre-1", DAY2, lambda s: _risk_run(s, built.digest, rel, "2026-03-03", ok=False))
     play("sre-1", DAY3, lambda s: s.deploy(rel, "prod", rollback_plan="stop the service"))
     play("sre-1", DAY3, lambda s: _risk_run(s, built.digest, rel, "2026-03-04", ok=True))
