@@ -9,7 +9,7 @@ cluster. What it renders for one environment:
 
   ===========  ======================================================================
   canary       Argo Rollouts ``Rollout`` (``strategy.canary``): the steps of
-               :func:`riskctl.rollout.controller.plan_steps` — the very plan the local
+               :func:`riskctl.rollout.plan.plan_steps` — the very plan the local
                controller runs — as ``setWeight`` / ``pause`` / ``analysis`` steps; a stable, a
                canary and a root ``Service``; an ``AnalysisTemplate`` on Prometheus
                comparing canary with stable (error rate, error increase, p99 latency,
@@ -47,7 +47,7 @@ from riskctl.config import Analysis, DeliveryConfig, Environment
 from riskctl.errors import UsageError
 from riskctl.model import Strategy
 from riskctl.rollout import Step, StepKind
-from riskctl.rollout.controller import plan_steps
+from riskctl.rollout.plan import plan_steps
 
 __all__ = [
     "APP",

@@ -51,7 +51,8 @@ from riskctl.rollout.machine import (
     decide,
     terminal_actions,
 )
-from riskctl.rollout.state import Phase, RolloutState, Step, StepKind, canary_steps
+from riskctl.rollout.plan import plan_steps
+from riskctl.rollout.state import Phase, RolloutState, StepKind
 from riskctl.router.haproxy import SLOTS
 from riskctl.shadow.compare import Tolerance
 from riskctl.shadow.golden import GoldenSetError, load_golden_set
@@ -63,33 +64,6 @@ __all__ = ["RolloutTarget", "plan_steps"]
 
 #: How long `riskctl abort` waits for a running controller to finish the abort.
 ABORT_WAIT_S = 30.0
-
-
-def plan_steps(
-    strategy: Strategy, spec: Environment, weights: tuple[int, ...], has_stable: bool
-) -> tuple[Step, ...]:
-    """The machine's steps for a strategy (a first deploy has nothing to compare with)."""
-    full = (Step(StepKind.SET_WEIGHT, 100.0),)
-    if not has_stable or strategy is Strategy.RECREATE:
-        return full
-    analysis = spec.analysis
-    if strategy is Strategy.BLUEGREEN:
-        return (Step(StepKind.ANALYZE, analysis.seconds), *full)
-    if strategy is Strategy.CANARY:
-        steps: list[Step] = []
-        for step in canary_steps(
-            weights or spec.canary_steps or (10, 50, 100),
-            analysis.seconds,
-            analysis.pause_seconds,
-        ):
-            steps.append(step)
-            value = int(step.value or 0)
-            if step.kind is StepKind.SET_WEIGHT and value in analysis.manual_pause_after:
-                steps.append(Step(StepKind.PAUSE, None))
-        if steps[-1] != full[0]:
-            steps.append(full[0])
-        return tuple(steps)
-    assert_never(strategy)
 
 
 def _finite(metrics: Mapping[str, float]) -> dict[str, float | None]:
