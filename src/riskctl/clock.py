@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ __all__ = [
     "ExchangeCalendar",
     "FixedCalendar",
     "FixedClock",
+    "ManualTicker",
     "SystemClock",
+    "Ticker",
     "parse_instant",
 ]
 
@@ -32,11 +35,45 @@ class Calendar(Protocol):
     def is_session(self, day: date) -> bool: ...
 
 
+class Ticker(Clock, Protocol):
+    """A clock that can also measure intervals and wait (controllers that poll and pause)."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
 class SystemClock:
     """The real clock."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back (for deadlines)."""
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait for real."""
+        time.sleep(seconds)
+
+
+@dataclass
+class ManualTicker:
+    """A clock that only moves when something sleeps on it (fast tests of timed pauses)."""
+
+    instant: datetime
+    elapsed: float = 0.0
+
+    def now(self) -> datetime:
+        return self.instant
+
+    def monotonic(self) -> float:
+        return self.elapsed
+
+    def sleep(self, seconds: float) -> None:
+        self.instant = datetime.fromtimestamp(self.instant.timestamp() + seconds, UTC)
+        self.elapsed += seconds
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ Exceptions: :class:`ControllerBusyError` (another controller holds the lock).
 from __future__ import annotations
 
 import contextlib
+import enum
 import fcntl
 import json
 import os
@@ -24,13 +25,41 @@ from pathlib import Path
 from typing import Any
 
 from riskctl.errors import UsageError
-from riskctl.rollout.state import RolloutState
+from riskctl.rollout.state import Phase, RolloutState
 
-__all__ = ["ControllerBusyError", "EnvState", "EnvStore", "SlotOccupant", "write_atomic"]
+__all__ = [
+    "ControllerBusyError",
+    "EnvPhase",
+    "EnvState",
+    "EnvStore",
+    "SlotOccupant",
+    "derive_phase",
+    "write_atomic",
+]
 
 
 class ControllerBusyError(UsageError):
     """Another riskctl process is driving this environment right now."""
+
+
+class EnvPhase(enum.StrEnum):
+    """Where an environment is (after Argo Rollouts' phases), persisted with its state.
+
+    ``Preparing`` → ``Progressing`` ⇄ ``Paused`` → ``Finalizing`` → ``Healthy``; any of the first
+    three → ``Aborting`` → ``Healthy`` (the stable release serves) or ``Idle`` (nothing did).
+    ``Aborting`` and ``Finalizing`` mean the decision is persisted and its actions may not have
+    run yet: a controller that finds one replays them. ``Degraded``: the stable instance was
+    found not running.
+    """
+
+    IDLE = "Idle"  # nothing deployed
+    PREPARING = "Preparing"  # the new instance migrates, starts, is smoke-tested and shadowed
+    PROGRESSING = "Progressing"  # executing the strategy's steps
+    PAUSED = "Paused"  # waiting for `riskctl promote` or `riskctl abort`
+    ABORTING = "Aborting"  # canary weight 0, canary being stopped
+    FINALIZING = "Finalizing"  # the new release is stable; the old one being retired
+    HEALTHY = "Healthy"  # no rollout under way; the stable release serves
+    DEGRADED = "Degraded"  # no rollout under way; the stable instance was found down
 
 
 @dataclass(frozen=True)
@@ -60,6 +89,11 @@ class EnvState:
     finished: bool = True  # the rollout's terminal actions are done and recorded
     verdict: Mapping[str, Any] | None = None  # latest analysis verdict
     shadow: Mapping[str, Any] | None = None  # latest shadow comparison
+    phase: EnvPhase | None = None  # None: derived from the fields above (older state files)
+
+    def __post_init__(self) -> None:
+        if self.phase is None:
+            object.__setattr__(self, "phase", derive_phase(self))
 
     @property
     def stable(self) -> SlotOccupant | None:
@@ -99,6 +133,7 @@ class EnvState:
             "finished": self.finished,
             "verdict": dict(self.verdict) if self.verdict else None,
             "shadow": dict(self.shadow) if self.shadow else None,
+            "phase": str(self.phase),
         }
 
     @classmethod
@@ -117,11 +152,26 @@ class EnvState:
             finished=bool(data.get("finished", True)),
             verdict=data.get("verdict"),
             shadow=data.get("shadow"),
+            phase=EnvPhase(data["phase"]) if data.get("phase") else None,
         )
 
     def evolve(self, **changes: Any) -> EnvState:
         """A copy with ``changes``."""
         return replace(self, **changes)
+
+
+def derive_phase(state: EnvState) -> EnvPhase:
+    """The phase that the flags of ``state`` imply (for states written before phases were)."""
+    ro = state.rollout
+    if ro is None or state.finished:
+        return EnvPhase.HEALTHY if state.stable_slot in state.slots else EnvPhase.IDLE
+    if ro.phase in (Phase.ABORTING, Phase.ABORTED):
+        return EnvPhase.ABORTING
+    if ro.phase is Phase.HEALTHY:
+        return EnvPhase.FINALIZING
+    if ro.phase is Phase.PAUSED:
+        return EnvPhase.PAUSED
+    return EnvPhase.PROGRESSING if state.prepared else EnvPhase.PREPARING
 
 
 def write_atomic(path: Path, data: bytes) -> None:

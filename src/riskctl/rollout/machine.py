@@ -177,7 +177,7 @@ def _abort(state: RolloutState, reason: str) -> Transition:
 
 def terminal_actions(state: RolloutState) -> tuple[Action, ...]:
     """The actions that complete a terminal state (replayed when a controller died in them)."""
-    if state.phase is Phase.ABORTED:
+    if state.phase in (Phase.ABORTING, Phase.ABORTED):
         return (SetWeights(0), StopCanary(state.canary_slot))
     if state.phase is Phase.HEALTHY:
         retire = state.stable_slot if state.stable_slot != state.canary_slot else None
