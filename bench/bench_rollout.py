@@ -34,7 +34,6 @@ from tests.riskctl.progressive.conftest import (  # noqa: E402
 
 from riskctl.analysis.load import BackgroundLoad  # noqa: E402
 from riskctl.config import load_config  # noqa: E402
-from riskctl.rollout.controller import RolloutTarget  # noqa: E402
 from riskctl.shadow.golden import generate_golden_set  # noqa: E402
 from riskctl.targets.local import LocalTarget  # noqa: E402
 
@@ -89,7 +88,7 @@ def main() -> None:
         v1 = build(repo, env, {})
         v2 = build(repo, env, {"DAILY_RUN_FAILS": "False"})
         bad = build(repo, env, {"ERROR_EVERY": "4", "ERROR_AFTER": "40"})
-        target = RolloutTarget(base / "home", load_config(policy).config).fleet
+        target = LocalTarget(base / "home", load_config(policy).config)
         try:
             run_bench(env, target, paused, (v1, v2, bad), ports)
         finally:

@@ -234,9 +234,7 @@ def _transition(
         )
         for line in after.history[len(before.history) :]
     )
-    if after.phase is Phase.ABORTED:
-        # Aborting until the canary is really stopped (Settled): a controller that dies in
-        # between finds the decision and repeats its actions.
+    if after.phase is Phase.ABORTED:  # Aborting until the canary is really stopped (Settled)
         aborting = replace(after, phase=Phase.ABORTING)
         return st.evolve(rollout=aborting, phase=EnvPhase.ABORTING), notes + t.actions
     if after.phase is Phase.HEALTHY:
@@ -442,12 +440,9 @@ def _failure_notes(st: EnvState, canary: SlotOccupant | None) -> tuple[Note, ...
 
 
 def _retired_note(occ: SlotOccupant, slot: str) -> Note:
-    return Note(
-        say=f"retired the previous colour {occ.release} (slot {slot})",
-        action="instance.retired",
-        digest=occ.digest,
-        details={"release": occ.release, "slot": slot},
-    )
+    details = {"release": occ.release, "slot": slot}
+    say = f"retired the previous colour {occ.release} (slot {slot})"
+    return Note(say=say, action="instance.retired", digest=occ.digest, details=details)
 
 
 def _flip_back(st: EnvState, keep: float, now: float) -> Decision:

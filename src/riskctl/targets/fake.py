@@ -1,10 +1,11 @@
 """An in-memory :class:`~riskctl.targets.fleet.Fleet` for fast tests of every transition.
 
 It keeps what a real fleet would hold — which instance runs in which slot, the weights and
-addresses the front door routes with — and checks the one promise routing must keep after every
-change: **no weight on a slot whose instance is not running** (a request routed there would
-fail). A breach raises :class:`RoutingViolationError` at once, inside the controller's own
-call, so a test sees the exact step that broke it.
+addresses the front door routes with — and checks the promises routing must keep: **no weight on
+a slot whose instance is not running** (a request routed there would fail), checked after every
+routing change, and no instance stopped while it still has weight. A breach raises
+:class:`RoutingViolationError` at once, inside the controller's own call, so a test sees the
+exact step that broke it.
 
 It can also simulate a controller dying at a chosen point: ``crash_at=N`` makes the N-th
 mutating call (start, stop, route, remove_orphans, migrate) raise :class:`SimulatedCrash`
@@ -69,7 +70,8 @@ class FakeFleet:
 
     # -- crash injection and the routing check ------------------------------------------------
 
-    def _mutate(self, what: str) -> None:
+    def boundary(self, what: str) -> None:
+        """A crash point: raise SimulatedCrash here if it is the chosen one, else count it."""
         if self.crash_at is not None and len(self.calls) + 1 >= self.crash_at:
             self.crash_at = None  # a restarted controller runs normally
             raise SimulatedCrash(what)
@@ -87,6 +89,17 @@ class FakeFleet:
                     f"instance answers there ({running})"
                 )
         self.routed.append((env, {slot: w for slot, (_p, w) in sorted(door.items())}))
+
+    def _refuse_stopping_weighted(self, env: str, slot: str) -> None:
+        """Stopping an instance that still has weight would drop the requests routed to it."""
+        weight = self.doors.get(env, {}).get(slot, (0, 0))[1]
+        if weight > 0:
+            raise RoutingViolationError(f"{env}: stopping slot {slot} while it has weight {weight}")
+
+    def kill(self, env: str, slot: str) -> None:
+        """The world, not the controller: the instance in ``slot`` dies (no check)."""
+        for name in [n for n, i in self.instances.items() if (i.env, i.slot) == (env, slot)]:
+            del self.instances[name]
 
     def weights(self, env: str) -> dict[str, int]:
         """The weights the front door of ``env`` routes with now (absent slots: 0)."""
@@ -120,7 +133,7 @@ class FakeFleet:
 
     def route(self, env: str, occupants: Mapping[str, int], weights: Mapping[str, int]) -> None:
         """Occupied slots get their port and weight; the others go to maintenance."""
-        self._mutate(f"route {env} {dict(weights)}")
+        self.boundary(f"route {env} {dict(weights)}")
         self.doors[env] = {
             slot: (port, int(weights.get(slot, 0))) for slot, port in occupants.items()
         }
@@ -165,12 +178,11 @@ class FakeFleet:
         name = f"riskctl-{env}-{slot}-{release}"
         if name in self.instances:
             return False
-        self._mutate(f"start {env} {slot} {release}")
+        self.boundary(f"start {env} {slot} {release}")
         for other in [n for n, i in self.instances.items() if (i.env, i.slot) == (env, slot)]:
             del self.instances[other]
         ready = release not in self.crashing
         self.instances[name] = FakeInstance(env, slot, release, port, ready)
-        self._check(env)
         return True
 
     def alive(self, env: str, slot: str, release: str) -> bool:
@@ -193,11 +205,12 @@ class FakeFleet:
 
     def stop(self, env: str, slot: str, release: str, *, drain_s: float = 1.0) -> None:
         """Weight 0 and maintenance for the slot first (as HAProxy drains), then stop."""
-        self._mutate(f"stop {env} {slot} {release}")
-        door = self.doors.get(env, {})
-        door.pop(slot, None)
-        self.instances.pop(f"riskctl-{env}-{slot}-{release}", None)
-        self._check(env)
+        self.boundary(f"stop {env} {slot} {release}")
+        name = f"riskctl-{env}-{slot}-{release}"
+        if name in self.instances:
+            self._refuse_stopping_weighted(env, slot)
+        self.doors.get(env, {}).pop(slot, None)
+        self.instances.pop(name, None)
 
     def remove_orphans(self, env: str, wanted: Mapping[str, str]) -> list[str]:
         """Stop the instances of ``env`` that are not ``wanted`` (slot → release)."""
@@ -205,18 +218,19 @@ class FakeFleet:
                    and wanted.get(i.slot) != i.release]  # fmt: skip
         if not orphans:
             return []
-        self._mutate(f"remove orphans {env} {orphans}")
+        self.boundary(f"remove orphans {env} {orphans}")
         for name in orphans:
-            inst = self.instances.pop(name)
-            self.doors.get(env, {}).pop(inst.slot, None)
-        self._check(env)
+            inst = self.instances[name]
+            if self.doors.get(env, {}).get(inst.slot, (0, 0))[0] == inst.port:
+                self._refuse_stopping_weighted(env, inst.slot)
+            del self.instances[name]
         return orphans
 
     # -- Fleet: release commands --------------------------------------------------------------
 
     def migrate(self, release_dir: Path, wheel: str, variables: Mapping[str, str]) -> str:
         """Record the migration; fail for :attr:`migrations_fail` wheels."""
-        self._mutate(f"migrate {wheel}")
+        self.boundary(f"migrate {wheel}")
         if wheel in self.migrations_fail:
             raise DeployFailedError("migrations failed (exit 1): fake")
         self.migrated.append(wheel)

@@ -2,9 +2,9 @@
 
 :class:`DeployTarget` is what the core (``riskctl.service``) calls. The implementation on this
 host is :class:`riskctl.rollout.controller.RolloutTarget`: the rollout controller (canary,
-blue-green, recreate, abort, rollback) driving :class:`riskctl.targets.local.LocalTarget`
-(HAProxy front doors + release instances under supervisord). Controller events go to the audit
-trail through the request's :data:`EventSink`.
+blue-green, recreate, abort, rollback) driving a :class:`riskctl.targets.fleet.Fleet` — by
+default :class:`riskctl.targets.local.LocalTarget` (HAProxy front doors + release instances under
+supervisord). Controller events go to the audit trail through the request's :data:`EventSink`.
 """
 
 from __future__ import annotations

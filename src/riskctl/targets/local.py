@@ -11,7 +11,8 @@
   targets file, rewritten (atomically, only when it changes) each time the slots are routed.
 
 The rollout decisions are not here: :mod:`riskctl.rollout.controller` drives this through the
-:class:`~riskctl.targets.interface.Fleet` interface.
+:class:`~riskctl.targets.fleet.Fleet` interface (which :class:`LocalTarget` implements; the
+in-memory :class:`~riskctl.targets.fake.FakeFleet` is the other implementation).
 """
 
 from __future__ import annotations

@@ -38,12 +38,16 @@ def test_fake_refuses_weight_on_a_slot_without_a_running_instance() -> None:
     assert fleet.routed[-1] == ("prod", {"blue": 100, "green": 0})
 
 
-def test_fake_stop_drains_the_slot_and_start_replaces_the_slot_occupant() -> None:
-    """Stopping takes the slot out of the door; starting another release replaces the old one."""
+def test_fake_refuses_stopping_a_weighted_instance_and_start_replaces_the_occupant() -> None:
+    """Stopping an instance that still has weight is refused; at weight 0 it leaves the door;
+    starting another release in a slot replaces the old one."""
     fleet = FakeFleet()
     assert _start(fleet, "blue", "r1", 8001)
     assert not _start(fleet, "blue", "r1", 8001)
     fleet.route("prod", {"blue": 8001}, {"blue": 100})
+    with pytest.raises(RoutingViolationError, match="while it has weight 100"):
+        fleet.stop("prod", "blue", "r1")
+    fleet.route("prod", {"blue": 8001}, {"blue": 0})
     fleet.stop("prod", "blue", "r1")
     assert fleet.weights("prod") == {"blue": 0, "green": 0}
     assert fleet.running("prod") == {}
