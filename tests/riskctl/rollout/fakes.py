@@ -114,12 +114,16 @@ class Rig:
         return self.target.store(env).load()
 
 
-def rig(base: Path, *, manual_pause: bool = False, **checks: Any) -> Rig:
+def rig(base: Path, *, manual_pause: bool = False, pause_s: float = 0, **checks: Any) -> Rig:
     """A fresh home under ``base`` with the progressive policy (dev recreate, staging
-    blue-green keeping the previous colour 30 s, prod canary 10/50/100)."""
+    blue-green keeping the previous colour 30 s, prod canary 10/50/100; ``pause_s``: a timed
+    pause before each analysis)."""
     base.mkdir(parents=True, exist_ok=True)
     policy = base / "policy.toml"
-    policy.write_text(progressive_policy(PORTS, manual_pause=manual_pause), encoding="utf-8")
+    text = progressive_policy(PORTS, manual_pause=manual_pause)
+    if pause_s:
+        text = text.replace("probe_rate = 40", f"probe_rate = 40\npause_seconds = {pause_s}")
+    policy.write_text(text, encoding="utf-8")
     fleet = FakeFleet(crashing=frozenset({"crash"}))
     scripted = ScriptedChecks(**checks)
     clock = ManualTicker(START)
