@@ -4,11 +4,10 @@ After Argo Rollouts' ``rolloutCanary`` reconcile: one function decides the whole
 next desired state — slots, stable and warm colours, the rollout and its explicit
 :class:`~riskctl.rollout.envstate.EnvPhase` — from what the controller observed (an event such as
 "analysis done", a pending abort request, instances found down) and the time, and lists the
-actions that make reality match it. It reads no files, no clock and no network, so every
-transition is tested with literals. The executor (:mod:`riskctl.rollout.executor`) persists the
-returned state *before* it performs the actions, and every action is idempotent, so a controller
-killed between any two of them finds, on its next run, a persisted decision whose actions it can
-simply repeat.
+actions that make reality match it. It reads no files, no clock, no network: every transition
+is tested with literals. The executor (:mod:`riskctl.rollout.executor`) persists the state
+*before* it performs the actions, each idempotent, so a controller killed between any two of them
+finds a persisted decision whose actions it can simply repeat.
 
 The rollout's own steps stay in :func:`riskctl.rollout.machine.decide`; this module wraps it with
 the environment around it::
@@ -22,9 +21,8 @@ the environment around it::
     (no event)     → converge: a pending abort, an interrupted end, an expired warm colour,
                      orphans and instances found down, weights re-applied
 
-Where does the canary weight change? Here (the desired weight is persisted by
-:func:`reconcile`), and the executor's ``SetWeights`` / ``Route`` actions apply
-:func:`desired_weights` to the fleet.
+Where does the canary weight change? Decided and persisted here; the executor's ``SetWeights``
+and ``Route`` actions apply :func:`desired_weights` to the fleet.
 """
 
 from __future__ import annotations

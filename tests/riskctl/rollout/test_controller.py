@@ -151,3 +151,52 @@ def test_status_restarts_a_stable_instance_found_down_and_removes_orphans(
     assert r.fleet.running("dev") == {"blue": "v1"}
     assert details["slots"]["blue"]["running"] is True
     assert {"instance.restarted", "instance.orphan_stopped"} <= set(r.audit.actions)
+
+
+def test_inconclusive_analysis_pauses_until_promoted(tmp_path: Path) -> None:
+    """Inconclusive at 10 % pauses with 10 % still routed; promote continues to the end."""
+    r = rig(tmp_path, verdicts=[AnalysisPhase.INCONCLUSIVE])
+    r.deploy("prod", "v1")
+    out = r.deploy("prod", "v2")
+    assert out.paused
+    assert r.fleet.weights("prod") == {"blue": 90, "green": 10}
+    with pytest.raises(UsageError, match="nothing to promote in staging"):
+        r.target.promote("staging", "sre-1", r.audit)
+    assert r.target.promote("prod", "sre-1", r.audit).ok
+    assert r.checks.analysed == [10, 50]
+    assert r.fleet.running("prod") == {"green": "v2"}
+
+
+def test_failed_migrations_abort_before_the_instance_starts(tmp_path: Path) -> None:
+    """Migrations that fail abort the rollout; nothing of the new release ever runs."""
+    r = rig(tmp_path)
+    r.deploy("prod", "v1")
+    r.fleet.migrations_fail = frozenset({"v2.whl"})
+    out = r.deploy("prod", "v2")
+    assert not out.ok
+    assert "migrations failed" in out.message
+    assert not [c for c in r.fleet.calls if c.startswith("start prod green")]
+    assert r.fleet.running("prod") == {"blue": "v1"}
+
+
+def test_abort_requested_by_another_process_is_taken_before_the_next_step(
+    tmp_path: Path,
+) -> None:
+    """A pending `riskctl abort` (written while the analysis ran) stops the rollout before the
+    next weight; the request is cleared once the abort is persisted."""
+    r = rig(tmp_path)
+    r.deploy("prod", "v1")
+    store = r.target.store("prod")
+    analyse = r.checks.analyse
+
+    def analyse_then_abort(ctx: object, st: object, seconds: float) -> object:
+        store.request_abort("latency", "sre-2")
+        return analyse(ctx, st, seconds)  # type: ignore[arg-type]
+
+    r.checks.analyse = analyse_then_abort  # type: ignore[method-assign]
+    out = r.deploy("prod", "v2")
+    assert not out.ok
+    assert "latency (abort by sre-2)" in out.message
+    assert _green_weights(r.fleet.routed, "prod") == [0, 10, 0]
+    assert store.pending_abort() is None
+    assert r.fleet.running("prod") == {"blue": "v1"}
