@@ -221,6 +221,9 @@ class GateSpec(_Model):
     database_url: str = "https://api.osv.dev/v1/querybatch"
     timeout_s: float = Field(default=1800.0, gt=0)
     optional_files: tuple[str, ...] = ()
+    # Gate commands run sandboxed without a network; "host" shares the host's (e.g. tests that
+    # need the local PostgreSQL). The performance gate always has it (it is measured over HTTP).
+    network: Literal["none", "host"] = "none"
 
     @model_validator(mode="after")
     def _has_commands(self) -> GateSpec:

@@ -45,7 +45,7 @@ class CommandGate:
             try:
                 program = which(argv[0], [Path(ctx.python).parent])
                 proc = run(
-                    [program, *argv[1:]],
+                    ctx.command([program, *argv[1:]], network=self.spec.network == "host"),
                     cwd=ctx.source,
                     env=env,
                     timeout=self.spec.timeout_s,

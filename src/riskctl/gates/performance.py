@@ -72,7 +72,8 @@ class PerformanceGate:
             program = which(argv[0], [Path(ctx.python).parent])
         except UsageError as exc:
             return GateResult(self.name, GateStatus.FAILED, 0.0, str(exc), str(exc).encode())
-        proc = spawn([program, *argv[1:]], cwd=ctx.source, env=env)
+        # The service is measured from riskctl's side, so it needs the host's loopback.
+        proc = spawn(ctx.command([program, *argv[1:]], network=True), cwd=ctx.source, env=env)
         url = f"http://127.0.0.1:{port}"
         book = reference_book()
         try:
