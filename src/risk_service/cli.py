@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from risk_service.auth import Scope
 from risk_service.config import Environment, Settings
 from risk_service.marketdata.errors import DataError
+from risk_service.release_files import UNKNOWN, ReleaseMismatchError, check_expected
 from risk_service.sessions import CalendarError
 from risk_service.store import database
 from risk_service.store.errors import StoreError
@@ -66,7 +67,7 @@ def _errors() -> Iterator[None]:
         yield
     except CalendarError as exc:
         _fail(str(exc), 3)
-    except (DataError, StoreError) as exc:
+    except (DataError, StoreError, ReleaseMismatchError) as exc:
         _fail(str(exc))
     except SQLAlchemyError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -100,6 +101,7 @@ def serve(
     """Serve the HTTP API (uvicorn)."""
     settings = Settings()
     with _errors():
+        check_expected(settings.artifact_digest)
         _ready_store(settings)
     own_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     metrics_dir = (
@@ -149,9 +151,11 @@ def _run_date(settings: Settings, business_date: dt.date, quiet: bool = False) -
         if settings.environment is Environment.DEV
         else DeliveredSource()
     )
+    with _errors():
+        found = check_expected(settings.artifact_digest)
     release = daily.Release(
         version=settings.resolved_version(),
-        digest=settings.artifact_digest,
+        digest=found if found != UNKNOWN else settings.artifact_digest,
         git_sha=settings.git_sha,
     )
     options = daily.RunOptions(
