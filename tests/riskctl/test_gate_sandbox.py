@@ -144,7 +144,10 @@ def test_gate_environment_is_scrubbed(tmp_path: Path, monkeypatch: pytest.Monkey
     dump = "import os, json, sys; json.dump(sorted(os.environ), open(sys.argv[1], 'w'))"
     ctx = _ctx(tmp_path, choose(tmp_path, sys.executable))
     spec = GateSpec.model_validate(
-        {"commands": [["{python}", "-c", dump, "{work}/env.json"]], "env": {"GATE_OWN": "1"}}
+        {
+            "commands": [["{python}", "-c", dump, "{work}/env.json"]],
+            "env": {"GATE_OWN": "1", "RISKCTL_HOME": "{work}"},
+        }
     )
     result = make_gate("env", spec).run(ctx)
     assert result.status is GateStatus.PASSED, result.log

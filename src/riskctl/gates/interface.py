@@ -8,6 +8,7 @@ Implementations: :mod:`riskctl.gates.command` (lint, types, tests+coverage, secu
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -30,10 +31,12 @@ class GateContext:
     logs: Path
     sandbox: Sandbox = field(default_factory=Sandbox)
 
-    def environment(self) -> dict[str, str]:
+    def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The process environment: an allow-list (riskctl's bin dir first, the release's code
-        importable), never riskctl's own variables."""
-        return scrubbed_environment(python=self.python, source=self.source, work=self.work)
+        importable) plus the gate's own ``extra``, never riskctl's own variables."""
+        return scrubbed_environment(
+            python=self.python, source=self.source, work=self.work, extra=extra
+        )
 
     def command(self, argv: list[str], *, network: bool = False) -> list[str]:
         """``argv`` wrapped to run in the sandbox, in the source tree."""

@@ -65,8 +65,9 @@ class PerformanceGate:
         started = time.monotonic()
         port = free_port()
         argv = [ctx.substitute(a, port=str(port)) for a in self.spec.commands[0]]
-        env = ctx.environment()
-        env.update({k: ctx.substitute(v, port=str(port)) for k, v in self.spec.env.items()})
+        env = ctx.environment(
+            {k: ctx.substitute(v, port=str(port)) for k, v in self.spec.env.items()}
+        )
         log = [f"$ {' '.join(argv)}\n".encode()]
         try:
             program = which(argv[0], [Path(ctx.python).parent])
