@@ -60,7 +60,11 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)"]
 
-# The default command serves the API; the same image runs the other subcommands
-# (e.g. `docker run IMAGE daily-run --date 2026-11-25`, `docker run IMAGE db upgrade`).
+# The default command serves the API on loopback only; the same image runs the other
+# subcommands (e.g. `docker run IMAGE daily-run --date 2026-11-25`, `docker run IMAGE db upgrade`).
+# The service fails closed (issue 8, finding 9): outside a source checkout it refuses to start
+# without an explicit RISK_SERVICE_ENVIRONMENT, and dev mode (no authentication) refuses a
+# non-loopback address. To serve other hosts, run staging or prod (bearer tokens required) with
+# `serve --host 0.0.0.0`, as the rendered Kubernetes manifests do.
 ENTRYPOINT ["risk-service"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["serve", "--host", "127.0.0.1", "--port", "8000"]

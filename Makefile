@@ -29,8 +29,8 @@ $(STAMP): $(BIN)/python $(LOCK) pyproject.toml
 	$(BIN)/python -m pip check --disable-pip-version-check
 	touch $(STAMP)
 
-# Debian packages the suite and the benchmarks drive for real.
-SYSTEM_PACKAGES := wrk haproxy
+# Debian packages the suite and the benchmarks drive for real (bubblewrap: the gates' sandbox).
+SYSTEM_PACKAGES := wrk haproxy bubblewrap
 
 setup: $(STAMP) ## create .venv, install the locked dependencies and the project, start local services
 	@scripts/ensure-system.sh $(SYSTEM_PACKAGES)

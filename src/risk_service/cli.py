@@ -24,9 +24,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from risk_service.auth import Scope
 from risk_service.config import Environment, Settings
+from risk_service.failclosed import UnsafeSettingsError, check_bind, check_settings
 from risk_service.marketdata.errors import DataError
+from risk_service.release_files import UNKNOWN, ReleaseMismatchError, check_expected
 from risk_service.sessions import CalendarError
 from risk_service.store import database
+from risk_service.store.environment import (
+    can_record,
+    record_environment,
+    require_environment,
+)
 from risk_service.store.errors import StoreError
 
 app = typer.Typer(
@@ -66,7 +73,9 @@ def _errors() -> Iterator[None]:
         yield
     except CalendarError as exc:
         _fail(str(exc), 3)
-    except (DataError, StoreError) as exc:
+    except UnsafeSettingsError as exc:
+        _fail(str(exc), 2)
+    except (DataError, StoreError, ReleaseMismatchError) as exc:
         _fail(str(exc))
     except SQLAlchemyError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -74,18 +83,27 @@ def _errors() -> Iterator[None]:
 
 
 def _engine(settings: Settings) -> Engine:
+    check_settings(settings)  # fails closed before any store is touched (finding 9)
     return database.make_engine(settings.resolved_database_url())
+
+
+def _explicit(settings: Settings) -> bool:
+    """Whether the environment was stated (variable or --env), not assumed in a checkout: only
+    a stated environment is recorded in a store."""
+    return "environment" in settings.model_fields_set
 
 
 def _ready_store(settings: Settings) -> Engine:
     """The store, migrated (dev migrates itself; staging and prod must run `db upgrade`)."""
     engine = _engine(settings)
-    if database.schema_at_head(engine):
-        return engine
-    if settings.environment is Environment.DEV:
+    if not database.schema_at_head(engine):
+        if settings.environment is not Environment.DEV:
+            _fail("the store is not migrated to this release; run `risk-service db upgrade` first")
+        fresh = database.current_revision(engine) is None
         database.upgrade(engine)
-        return engine
-    _fail("the store is not migrated to this release; run `risk-service db upgrade` first")
+        if fresh and _explicit(settings):  # created by an explicitly dev process
+            record_environment(engine, settings.environment.value)
+    return engine
 
 
 # --- serve -------------------------------------------------------------------------------------
@@ -100,7 +118,9 @@ def serve(
     """Serve the HTTP API (uvicorn)."""
     settings = Settings()
     with _errors():
-        _ready_store(settings)
+        check_expected(settings.artifact_digest)
+        check_bind(settings, host)
+        require_environment(_ready_store(settings), settings.environment.value)
     own_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     metrics_dir = (
         Path(tempfile.mkdtemp(prefix="risk-service-metrics-"))
@@ -149,9 +169,11 @@ def _run_date(settings: Settings, business_date: dt.date, quiet: bool = False) -
         if settings.environment is Environment.DEV
         else DeliveredSource()
     )
+    with _errors():
+        found = check_expected(settings.artifact_digest)
     release = daily.Release(
         version=settings.resolved_version(),
-        digest=settings.artifact_digest,
+        digest=found if found != UNKNOWN else settings.artifact_digest,
         git_sha=settings.git_sha,
     )
     options = daily.RunOptions(
@@ -161,6 +183,7 @@ def _run_date(settings: Settings, business_date: dt.date, quiet: bool = False) -
     )
     with _errors():
         engine = _ready_store(settings)
+        require_environment(engine, settings.environment.value)
         factory = database.session_factory(engine)
         try:
             with err.status(f"daily run {business_date.isoformat()} ({settings.environment})"):
@@ -235,9 +258,12 @@ def db_upgrade(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
     """Apply migrations up to REVISION (default: head)."""
+    settings = Settings()
     with _errors():
-        engine = _engine(Settings())
+        engine = _engine(settings)
         database.upgrade(engine, revision)
+        if can_record(engine) and _explicit(settings):
+            record_environment(engine, settings.environment.value)
         out.print(f"store at revision {database.current_revision(engine)}")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import time
@@ -34,6 +35,9 @@ __all__ = [
     "Window",
     "load_config",
 ]
+
+#: What an environment may be called (issue 8, finding 10).
+ENV_NAME = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,31}")
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -221,6 +225,9 @@ class GateSpec(_Model):
     database_url: str = "https://api.osv.dev/v1/querybatch"
     timeout_s: float = Field(default=1800.0, gt=0)
     optional_files: tuple[str, ...] = ()
+    # Gate commands run sandboxed without a network; "host" shares the host's (e.g. tests that
+    # need the local PostgreSQL). The performance gate always has it (it is measured over HTTP).
+    network: Literal["none", "host"] = "none"
 
     @model_validator(mode="after")
     def _has_commands(self) -> GateSpec:
@@ -315,6 +322,18 @@ class DeliveryConfig(_Model):
     declarations_file: str = "delivery/release.toml"
     clock_override: bool = False
     notifications: Notifications = Notifications()
+
+    @field_validator("environments")
+    @classmethod
+    def _safe_names(cls, value: dict[str, Environment]) -> dict[str, Environment]:
+        # Names become HAProxy backend and supervisord program names and file names (finding 10).
+        bad = [name for name in value if not ENV_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(
+                f"environment names must match {ENV_NAME.pattern} (lowercase letters, digits and "
+                f"inner hyphens, at most 32 characters): {', '.join(map(repr, bad))}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> DeliveryConfig:

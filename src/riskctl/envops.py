@@ -49,7 +49,7 @@ def stable_release(session: Session, env: str) -> Release:
 
 
 def _venv(session: Session, release: Release) -> Path:
-    return ensure_venv(session.home / "releases" / release.id, release.wheel)
+    return ensure_venv(session.home / "releases" / release.id, release.wheel, digest=release.digest)
 
 
 def exec_service(

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import sys
-import tarfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from riskctl.errors import (
     UsageError,
 )
 from riskctl.gates import GateContext, GateResult, make_gate, run_gates
+from riskctl.gates.workspace import counted_gates, gate_workspace, secrets_of
 from riskctl.gitrepo import GitRepo
 from riskctl.incidents import OPENED, RESOLVED, automatic_incident, fold_incidents, incident_id
 from riskctl.ledger import Ledger, release_to_details
@@ -65,6 +64,7 @@ from riskctl.targets.interface import (
     TargetOutcome,
     TargetRequest,
 )
+from riskctl.targets.verify import ReleaseTamperedError, verify_release_files
 
 __all__ = ["Session", "open_session", "service_variables"]
 
@@ -290,24 +290,37 @@ class Session:
         if not selected:
             raise UsageError("no gates selected")
         release_dir = self.home / "releases" / release.id
-        work = self.home / "work" / release.id
-        if work.exists():
-            shutil.rmtree(work)
-        source = work / "src"
-        source.mkdir(parents=True)
-        try:
-            with tarfile.open(release_dir / "source.tar") as tar:
-                tar.extractall(source, filter="data")
-        except (OSError, tarfile.TarError) as exc:
-            raise UsageError(
-                f"release {release.id} has no readable source snapshot: {exc}"
-            ) from None
         logs = self.home / "logs" / release.id
         logs.mkdir(parents=True, exist_ok=True)
-        ctx = GateContext(
-            source=source, work=work, python=self.python, lock=release_dir / "requirements.lock",
-            logs=logs,
-        )  # fmt: skip
+        try:
+            return self._gates_in_sandbox(
+                release, release_dir, logs, selected, workers=workers, progress=progress
+            )
+        except PolicyRefusedError as exc:
+            details = {"release": release.id, "gates": selected, "reason": str(exc)}
+            self.record("gates.refused", release=release.digest, details=details)
+            raise
+
+    def _gates_in_sandbox(
+        self, release: Release, release_dir: Path, logs: Path, selected: list[str], *,
+        workers: int, progress: bool,
+    ) -> dict[str, Any]:  # fmt: skip
+        with gate_workspace(
+            release=release.id, source_tar=release_dir / "source.tar", python=self.python,
+            secrets=secrets_of(self.home, os.environ.get("RISKCTL_DATABASE_URL")),
+            selected=selected, counted=counted_gates(self.config.environments),
+        ) as space:  # fmt: skip
+            ctx = GateContext(
+                source=space.source, work=space.work, python=self.python,
+                lock=release_dir / "requirements.lock", logs=logs, sandbox=space.sandbox,
+            )  # fmt: skip
+            return self._run_gates(release, selected, ctx, workers=workers, progress=progress)
+
+    def _run_gates(
+        self, release: Release, selected: list[str], ctx: GateContext, *, workers: int,
+        progress: bool,
+    ) -> dict[str, Any]:  # fmt: skip
+        known, logs = self.config.gates, ctx.logs
 
         def on_result(result: GateResult) -> None:
             (logs / f"{result.gate}.log").write_bytes(result.log)
@@ -322,6 +335,7 @@ class Session:
                     "log_digest": result.log_digest,
                     "summary": result.summary,
                     "metrics": result.metrics,
+                    "isolation": str(ctx.sandbox.isolation),
                 },
             )
 
@@ -494,6 +508,12 @@ class Session:
         decision = evaluate_deploy(self.config, self.calendar, request, facts)
         if not decision.allowed:
             self.refuse("deploy.refused", decision, release, env_name)
+        try:  # finding 7: the files must still be the audited release
+            verify_release_files(self.home / "releases" / release.id, release.wheel, release.digest)
+        except ReleaseTamperedError as exc:
+            why = {"release": release.id, "allowed": False, "missing": [str(exc)]}
+            self.record("deploy.refused", release=release.digest, env=env_name, details=why)
+            raise PolicyRefusedError(str(exc), (str(exc),)) from None
         if check_only:
             details = {"release": release.id, "strategy": str(chosen), **decision.as_dict()}
             self.record("deploy.checked", release=release.digest, env=env_name, details=details)

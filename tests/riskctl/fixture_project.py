@@ -399,3 +399,60 @@ def make_project(root: Path, ports: dict[str, int]) -> Path:
     git(root, "init", "-q", "-b", "main")
     commit_all(root, "fixture service v1")
     return root
+
+
+#: Issue 8, finding 2: a committed "test" that forges approvals with riskctl's own key. It looks
+#: for the home by every route a real attacker has (the variable, the work tree's parents, the
+#: absolute path learnt from an earlier run), reads keys/audit.key and appends to the store.
+FORGING_TEST = '''\
+import os
+import pathlib
+import sqlite3
+
+KNOWN_HOME = {home!r}
+
+
+def _homes():
+    seen = [os.environ.get("RISKCTL_HOME", ""), KNOWN_HOME]
+    seen += [str(p) for p in pathlib.Path.cwd().parents]
+    return [pathlib.Path(h) for h in seen if h]
+
+
+def test_reads_the_audit_key():
+    """The attacker's aim: read riskctl's signing key."""
+    for home in _homes():
+        try:
+            print("KEY-" + "READ", len((home / "keys" / "audit.key").read_bytes()))
+            return
+        except OSError as exc:
+            print("key refused", home, type(exc).__name__)
+    raise AssertionError("the audit key is out of reach")
+
+
+def test_appends_an_approval():
+    """The attacker's aim: append a forged approval to the audit store."""
+    for home in _homes():
+        try:
+            with sqlite3.connect(f"file:{{home / 'audit.sqlite'}}?mode=rw", uri=True) as db:
+                db.execute(
+                    "INSERT INTO riskctl_audit_entry VALUES ((SELECT MAX(seq) + 1 FROM "
+                    "riskctl_audit_entry), ?, 'x', 'x', 'x')",
+                    ('{{"action": "approval.recorded"}}',),
+                )
+            print("STORE-" + "APPENDED", home)
+            return
+        except sqlite3.Error as exc:
+            print("store refused", home, type(exc).__name__)
+    raise AssertionError("the audit store is out of reach")
+'''
+
+
+def plant_forging_test(root: Path, home: Path) -> str:
+    """Commit the forging "test" of finding 2 (aimed at ``home``); the new commit's sha."""
+    path = root / "tests" / "test_forge.py"
+    path.write_text(FORGING_TEST.format(home=str(home)), encoding="utf-8")
+    # The release digest covers the wheel, not the tests: change the package too, so this is a
+    # new release (with its own source snapshot) rather than the template's.
+    init = root / "src" / "fixture_svc" / "__init__.py"
+    init.write_text(init.read_text(encoding="utf-8") + "FORGED = True\n", encoding="utf-8")
+    return commit_all(root, "tests: a forging test (issue 8, finding 2)")

@@ -95,11 +95,13 @@ def test_readyz_is_503_when_the_store_is_unreachable() -> None:
 
 
 def test_version_reports_release_identity(client: httpx.Client) -> None:
-    """GET /version returns version, git sha, artifact digest and environment."""
+    """GET /version returns version, git sha, artifact digest and environment; run from a
+    checkout (no release files) the digest is unknown, whatever the variable says (issue 8,
+    finding 7: the digest comes from the files, see test_release_files.py)."""
     assert client.get("/version").json() == {
         "version": "1.2.3",
         "git_sha": "deadbeef",
-        "artifact_digest": "sha256:" + "cd" * 32,
+        "artifact_digest": "unknown",
         "environment": "dev",
     }
 

@@ -183,6 +183,7 @@ def test_database_errors_are_one_line(cli: Cli) -> None:
     result = cli(
         "db", "current",
         RISK_SERVICE_DATABASE_URL="postgresql+psycopg://x@127.0.0.1:1/x?connect_timeout=1",
+        RISK_SERVICE_ENVIRONMENT="prod",  # dev refuses a non-SQLite store before connecting
     )  # fmt: skip
     assert result.exit_code == 1
     assert "database error" in result.output

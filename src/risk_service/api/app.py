@@ -46,6 +46,7 @@ from risk_service.auth import Scope, hash_token, parse_scope
 from risk_service.config import Settings
 from risk_service.logs import configure as configure_logs
 from risk_service.logs import get_logger
+from risk_service.release_files import running_digest
 from risk_service.store import database, repository
 
 log = get_logger("risk_service.api")
@@ -243,7 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return VersionInfo(
             version=version,
             git_sha=settings.git_sha,
-            artifact_digest=settings.artifact_digest,
+            artifact_digest=running_digest(),  # from the release files, never the variable
             environment=settings.environment.value,
         )
 

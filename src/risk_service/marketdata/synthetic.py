@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from risk_service.marketdata.errors import MissingDataError
 from risk_service.sessions import nyse
 from risk_service.store import repository
+from risk_service.store.environment import require_synthetic_allowed
 from risk_service.store.repository import PositionRow
 
 FloatArray = NDArray[np.float64]
@@ -214,6 +215,7 @@ def generate(
     needed = nyse().sessions_before(business_date, window)
     u = universe(spec)
     with factory() as session, session.begin():
+        require_synthetic_allowed(session)  # never into a staging/prod store (finding 9)
         stored = set(repository.market_dates(session, through=needed[-1]))
         missing = [d for d in needed if d not in stored]
         repository.upsert_instruments(

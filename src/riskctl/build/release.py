@@ -20,6 +20,7 @@ from pathlib import Path
 
 from riskctl import __version__
 from riskctl.build.provenance import statement
+from riskctl.build.publish import publish, sibling_staging
 from riskctl.build.sbom import make_sbom
 from riskctl.build.wheel import build_wheel
 from riskctl.changes import classify
@@ -201,8 +202,10 @@ def build_release(
         (staging / "release.json").write_text(
             json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        if directory.exists():
-            shutil.rmtree(directory)
-        shutil.move(str(staging), str(directory))
+        sibling = sibling_staging(directory)
+        try:
+            shutil.copytree(staging, sibling, dirs_exist_ok=True)
+            publish(sibling, directory)
+        finally:
+            shutil.rmtree(sibling, ignore_errors=True)
     return BuildOutput(release, directory, artifacts, existed=False)

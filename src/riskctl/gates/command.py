@@ -27,10 +27,11 @@ class CommandGate:
 
     def run(self, ctx: GateContext) -> GateResult:
         started = time.monotonic()
-        env = ctx.environment()
         report = ctx.work / f"{self.name}.report.json"
         report.unlink(missing_ok=True)  # never judge a stale report
-        env.update({k: ctx.substitute(v, report=str(report)) for k, v in self.spec.env.items()})
+        env = ctx.environment(
+            {k: ctx.substitute(v, report=str(report)) for k, v in self.spec.env.items()}
+        )
         log: list[bytes] = []
         status, summary = GateStatus.PASSED, ""
         for command in self.spec.commands:
@@ -45,7 +46,7 @@ class CommandGate:
             try:
                 program = which(argv[0], [Path(ctx.python).parent])
                 proc = run(
-                    [program, *argv[1:]],
+                    ctx.command([program, *argv[1:]], network=self.spec.network == "host"),
                     cwd=ctx.source,
                     env=env,
                     timeout=self.spec.timeout_s,

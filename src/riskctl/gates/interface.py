@@ -8,11 +8,12 @@ Implementations: :mod:`riskctl.gates.command` (lint, types, tests+coverage, secu
 from __future__ import annotations
 
 import hashlib
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from riskctl.gates.sandbox import Sandbox, scrubbed_environment
 from riskctl.model import GateStatus
 
 __all__ = ["Gate", "GateContext", "GateResult"]
@@ -20,21 +21,26 @@ __all__ = ["Gate", "GateContext", "GateResult"]
 
 @dataclass(frozen=True)
 class GateContext:
-    """Where a gate runs: the release's source tree, a scratch dir, the interpreter, the lock."""
+    """Where a gate runs: the release's source tree, a scratch dir, the interpreter, the lock,
+    and the sandbox its commands run in (:mod:`riskctl.gates.sandbox`)."""
 
     source: Path
     work: Path
     python: str
     lock: Path
     logs: Path
+    sandbox: Sandbox = field(default_factory=Sandbox)
 
-    def environment(self) -> dict[str, str]:
-        """The process environment: riskctl's bin dir first, the release's code importable."""
-        bin_dir = str(Path(self.python).parent)
-        env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
-        env["PYTHONPATH"] = str(self.source / "src")
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        return env
+    def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The process environment: an allow-list (riskctl's bin dir first, the release's code
+        importable) plus the gate's own ``extra``, never riskctl's own variables."""
+        return scrubbed_environment(
+            python=self.python, source=self.source, work=self.work, extra=extra
+        )
+
+    def command(self, argv: list[str], *, network: bool = False) -> list[str]:
+        """``argv`` wrapped to run in the sandbox, in the source tree."""
+        return self.sandbox.wrap(argv, cwd=self.source, network=network)
 
     def substitute(self, text: str, **extra: str) -> str:
         values = {

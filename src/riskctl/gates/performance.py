@@ -65,14 +65,16 @@ class PerformanceGate:
         started = time.monotonic()
         port = free_port()
         argv = [ctx.substitute(a, port=str(port)) for a in self.spec.commands[0]]
-        env = ctx.environment()
-        env.update({k: ctx.substitute(v, port=str(port)) for k, v in self.spec.env.items()})
+        env = ctx.environment(
+            {k: ctx.substitute(v, port=str(port)) for k, v in self.spec.env.items()}
+        )
         log = [f"$ {' '.join(argv)}\n".encode()]
         try:
             program = which(argv[0], [Path(ctx.python).parent])
         except UsageError as exc:
             return GateResult(self.name, GateStatus.FAILED, 0.0, str(exc), str(exc).encode())
-        proc = spawn([program, *argv[1:]], cwd=ctx.source, env=env)
+        # The service is measured from riskctl's side, so it needs the host's loopback.
+        proc = spawn(ctx.command([program, *argv[1:]], network=True), cwd=ctx.source, env=env)
         url = f"http://127.0.0.1:{port}"
         book = reference_book()
         try:

@@ -38,6 +38,7 @@ from riskctl.router.interface import RouterError, ServerState, ServerStats
 from riskctl.targets.interface import Readiness
 from riskctl.targets.releasedir import ensure_venv
 from riskctl.targets.supervisor import Supervisor
+from riskctl.targets.verify import audited_digest
 
 __all__ = [
     "PROMETHEUS_TARGETS",
@@ -256,7 +257,7 @@ class LocalTarget:
         if self.supervisor.state(name) in ("RUNNING", "STARTING"):
             return False
         self.supervisor.remove(name)
-        venv = ensure_venv(release_dir, wheel)
+        venv = ensure_venv(release_dir, wheel, digest=audited_digest(variables))
         command = [
             a.replace("{port}", str(port)).replace("{env}", env) for a in self.spec.service_command
         ]
@@ -360,7 +361,7 @@ class LocalTarget:
     ) -> subprocess.CompletedProcess[bytes]:
         """Run ``args`` (e.g. ``risk-service daily-run --date …``) from the release's venv with
         the environment's variables; never raises for a non-zero exit."""
-        venv = ensure_venv(release_dir, wheel)
+        venv = ensure_venv(release_dir, wheel, digest=audited_digest(variables))
         argv = [str(venv / "bin" / args[0]), *args[1:]]
         return run(
             argv,

@@ -21,6 +21,7 @@ from riskctl._proc import run
 from riskctl.build.release import LOCK_NAME
 from riskctl.errors import DeployFailedError
 from riskctl.gates.depaudit import locked_packages
+from riskctl.targets.verify import verify_installed, verify_release_files
 
 __all__ = ["DEPS_PTH", "ensure_deps", "ensure_venv", "site_packages"]
 
@@ -84,14 +85,18 @@ def ensure_deps(home: Path, lock: Path, python: str | None = None) -> Path | Non
     return final
 
 
-def ensure_venv(release_dir: Path, wheel: str, python: str | None = None) -> Path:
+def ensure_venv(release_dir: Path, wheel: str, python: str | None = None, *, digest: str) -> Path:
     """The release's virtualenv (created once; a half-built one is discarded and rebuilt).
 
     ``release_dir`` lives in ``$RISKCTL_HOME/releases``; the dependency environment in
-    ``$RISKCTL_HOME/deps``.
+    ``$RISKCTL_HOME/deps``. Every call — before the install and before every start — first
+    re-hashes the release's files against its audited ``digest`` and the installed files
+    against the wheel (:mod:`riskctl.targets.verify`).
     """
+    verify_release_files(release_dir, wheel, digest)
     venv = release_dir / "venv"
     if (venv / MARKER).exists():
+        verify_installed(site_packages(venv), release_dir / wheel)
         return venv
     if venv.exists():
         shutil.rmtree(venv)
@@ -103,5 +108,6 @@ def ensure_venv(release_dir: Path, wheel: str, python: str | None = None) -> Pat
         # A .pth line is a directory added to sys.path after the venv's own site-packages.
         (site_packages(venv) / DEPS_PTH).write_text(f"{site_packages(deps)}\n", encoding="utf-8")
     _steps([[*_pip(host, venv), "--no-deps", str(release_dir / wheel)]])
+    verify_installed(site_packages(venv), release_dir / wheel)
     (venv / MARKER).write_text("ok\n", encoding="utf-8")
     return venv
