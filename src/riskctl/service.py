@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from riskctl.audit import anchors as audit_anchors
 from riskctl.audit.log import AuditLog, Record, VerifyReport
 from riskctl.audit.postgres import PostgresAuditStore
 from riskctl.audit.sqlite import SqliteAuditStore
@@ -209,7 +210,25 @@ class Session:
     def close(self) -> None:
         if self.appended:
             self.audit.checkpoint(self.clock.now())
+            self._witness()
         self.audit.store.close()
+
+    def _witness(self) -> None:
+        """Have the pinned witnesses cosign the new checkpoint. A witness that is down or refuses
+        is reported and recorded (that record is checkpointed and cosigned by the others), and
+        never blocks: this runs after the command's work, rollbacks included, is done."""
+        pins = audit_anchors.anchors_from_policy(self.config.audit)
+        outcomes = audit_anchors.cosign_latest(self.audit, pins)
+        failed = {o.witness: o.error for o in outcomes if o.cosignature is None}
+        if not failed:
+            return
+        for name, error in failed.items():
+            print(f"warning: witness {name} did not cosign: {error}", file=sys.stderr)
+        now = self.clock.now()
+        self.audit.append([Record("witness.failed", "riskctl", now, details={"witnesses": failed})])
+        self.audit.checkpoint(now)
+        answered = {o.witness for o in outcomes} - set(failed)
+        audit_anchors.cosign_latest(self.audit, pins, only=answered)
 
     # -- build -------------------------------------------------------------------------------
 
@@ -831,7 +850,8 @@ class Session:
         return {"releases": releases, "events": events}
 
     def verify(self) -> VerifyReport:
-        return self.audit.verify()
+        pins = audit_anchors.anchors_from_policy(self.config.audit)
+        return audit_anchors.verify_anchors(self.audit, pins, self.audit.verify())
 
     # -- incidents and DORA --------------------------------------------------------------------
 
@@ -1017,7 +1037,9 @@ def open_session(
     store = open_store(home, os.environ.get("RISKCTL_DATABASE_URL"))
     if isinstance(store, PostgresAuditStore):
         store.check_ready()
-    audit = AuditLog(store, load_or_create_key(home / "keys", "audit"), home / "checkpoints.jsonl")
+    pins = audit_anchors.anchors_from_policy(loaded.config.audit)
+    key = audit_anchors.open_audit_key(home / "keys", pins)
+    audit = AuditLog(store, key, home / "checkpoints.jsonl")
     return Session(
         home=home,
         loaded=loaded,
