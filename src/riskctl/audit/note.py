@@ -57,6 +57,13 @@ class NoteError(ValueError):
     """A note, checkpoint, signature line or verifier key is malformed or does not verify."""
 
 
+def _b64(text: str) -> bytes:
+    try:
+        return b64decode_strict(text)
+    except ValueError as exc:
+        raise NoteError(str(exc)) from None
+
+
 def _check_name(name: str) -> str:
     if not name or any(c.isspace() or c == "+" for c in name) or not name.isprintable():
         raise NoteError(f"invalid key name {name!r} (no spaces, no '+')")
@@ -92,12 +99,12 @@ class Verifier:
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
         """Parse a verifier key; its key id must match the name and key it carries."""
-        parts = vkey.strip().split("+")
+        parts = vkey.strip().split("+", 2)  # the base64 key may itself contain '+'
         if len(parts) != 3:
             raise NoteError("a verifier key is NAME+KEYID+BASE64")
         name, hex_id, blob = parts
         _check_name(name)
-        raw = b64decode_strict(blob) if blob else b""
+        raw = _b64(blob) if blob else b""
         if len(raw) != 33 or raw[0] not in (ALG_ED25519, ALG_COSIGNATURE_V1):
             raise NoteError("a verifier key must hold an Ed25519 key (type 0x01 or 0x04)")
         public = Ed25519PublicKey.from_public_bytes(raw[1:])
@@ -149,7 +156,7 @@ def _parse_signature_line(line: str) -> tuple[str, bytes]:
     parts = line.split(" ")
     if len(parts) != 3 or parts[0] != _DASH:
         raise NoteError("a signature line is '— NAME BASE64'")
-    return _check_name(parts[1]), b64decode_strict(parts[2])
+    return _check_name(parts[1]), _b64(parts[2])
 
 
 def verify_note(note: str, verifier: Verifier) -> str:
@@ -196,7 +203,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     origin, size_text, root_text = lines[0], lines[1], lines[2]
     if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
         raise NoteError("checkpoint size must be a decimal number without leading zeros")
-    root = b64decode_strict(root_text)
+    root = _b64(root_text)
     if len(root) != 32:
         raise NoteError("checkpoint root hash must be 32 bytes")
     return Checkpoint(origin, int(size_text), root, tuple(lines[3:-1]))
