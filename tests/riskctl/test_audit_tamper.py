@@ -286,3 +286,37 @@ def test_sqlite_guards_refuse_updates(tmp_path: Path) -> None:
             conn.execute(sa.text("DELETE FROM riskctl_audit_entry WHERE seq = 1"))
         engine.dispose()
         assert trial.log.verify().ok
+
+
+def _bend(b64: str) -> str:
+    """The same bytes spelled non-canonically: non-zero padding bits in the last character."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    stem = b64.rstrip("=")
+    last = alphabet.index(stem[-1])
+    bent = stem[:-1] + alphabet[last | 1] + b64[len(stem) :]
+    assert bent != b64
+    assert base64.b64decode(bent) == base64.b64decode(b64)  # a lenient decoder cannot tell
+    return bent
+
+
+def test_finding_non_canonical_signature_encoding_is_detected(trial: Trial) -> None:
+    """An entry's or a checkpoint's signature re-spelled in non-canonical base64 (same bytes)
+    does not verify: one signature has exactly one valid encoding."""
+    entry = trial.log.store.entries()[3]
+    checkpoint = trial.log.store.checkpoints()[0]
+    trial.tamper(
+        [
+            (
+                "UPDATE riskctl_audit_entry SET signature = :sig WHERE seq = 4",
+                {"sig": _bend(entry.signature)},
+            ),
+            (
+                "UPDATE riskctl_audit_checkpoint SET signature = :sig WHERE tree_size = :n",
+                {"sig": _bend(checkpoint.signature), "n": str(checkpoint.tree_size)},
+            ),
+        ]
+    )
+    report = trial.log.verify()
+    assert report.first_bad_entry == 4
+    assert any("signature" in p.message and p.seq == 4 for p in report.problems)
+    assert any("bad signature" in p.message for p in report.problems)
