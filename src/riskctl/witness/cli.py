@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from riskctl.audit.note import ALG_ED25519, NoteError, Verifier
-from riskctl.witness.core import Witness
+from riskctl.witness.core import Witness, configure_logs
 from riskctl.witness.server import make_server
 
 __all__ = ["witness_app"]
@@ -27,13 +27,13 @@ def serve(
         Path, typer.Option("--home", help="The witness's own directory: its key and state.")
     ],
     log: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--log",
             help="A log to witness: its verifier key ORIGIN+KEYID+BASE64 "
-            "(`riskctl audit public-key`). Repeatable.",
+            "(`riskctl audit public-key`). Repeatable; remembered in --home.",
         ),
-    ],
+    ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
     name: Annotated[
         str, typer.Option("--name", help="The witness's name in its cosignatures.")
@@ -42,12 +42,12 @@ def serve(
     """Cosign a log's checkpoints only after an RFC 6962 consistency proof from the last one."""
     logs: dict[str, Verifier] = {}
     try:
-        for text in log:
+        for text in log or ():
             verifier = Verifier.parse(text)
             if verifier.alg != ALG_ED25519:
                 raise NoteError(f"{verifier.name}: a log key is a signer key (type 0x01)")
             logs[verifier.name] = verifier
-        witness = Witness(home.resolve(), name, logs)
+        witness = Witness(home.resolve(), name, configure_logs(home.resolve(), logs))
     except (NoteError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -45,7 +45,7 @@ from riskctl.audit.note import (
 )
 from riskctl.signing import b64decode_strict
 
-__all__ = ["MAX_REQUEST", "Reply", "Witness", "load_witness_key"]
+__all__ = ["MAX_REQUEST", "Reply", "Witness", "configure_logs", "load_witness_key"]
 
 MAX_REQUEST = 64 * 1024
 _MAX_PROOF = 63  # tlog-witness: a proof has at most 63 hashes
@@ -84,6 +84,28 @@ def load_witness_key(home: Path, name: str) -> tuple[Ed25519PrivateKey, Verifier
     verifier = verifier_for(name, ALG_COSIGNATURE_V1, private)
     (home / "witness.vkey").write_text(verifier.vkey + "\n", encoding="utf-8")
     return private, verifier
+
+
+def configure_logs(home: Path, given: Mapping[str, Verifier]) -> dict[str, Verifier]:
+    """The logs this witness serves: those remembered in ``home/logs`` plus ``given`` (added
+    there). A known origin under a different key is refused: re-keying a log at a witness is
+    a deliberate act (edit ``logs``), never a side effect of a command line."""
+    path = home / "logs"
+    known: dict[str, Verifier] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                verifier = Verifier.parse(line)
+                known[verifier.name] = verifier
+    for origin, verifier in given.items():
+        if origin in known and known[origin].vkey != verifier.vkey:
+            raise ValueError(f"log {origin!r} is already witnessed under another key")
+        known[origin] = verifier
+    if not known:
+        raise ValueError("no log to witness: pass --log ORIGIN+KEYID+BASE64")
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_text("".join(f"{v.vkey}\n" for v in known.values()), encoding="utf-8")
+    return known
 
 
 class Witness:

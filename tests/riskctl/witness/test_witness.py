@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from riskctl.audit import merkle
 from riskctl.audit.anchors import (
@@ -21,7 +22,9 @@ from riskctl.audit.anchors import (
 from riskctl.audit.log import AuditLog, Record
 from riskctl.audit.note import Verifier, parse_checkpoint, parse_cosignature, split_note
 from riskctl.audit.sqlite import SqliteAuditStore
+from riskctl.cli import app
 from riskctl.signing import load_or_create_key
+from riskctl.witness.core import configure_logs
 from tests.riskctl.witness.conftest import WitnessProcess
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -159,11 +162,30 @@ def test_witness_state_survives_a_restart(
     w = witness_factory([log_verifier(log.key).vkey])
     assert cosign_latest(log, _anchors(w))[0].cosignature is not None
     w.stop()
-    again = witness_factory([log_verifier(log.key).vkey], port=w.port)
+    again = witness_factory([], port=w.port)  # the log is remembered in its directory
     assert again.vkey == w.vkey
     fork = _log(tmp_path / "fork", tmp_path / "keys", ["a", "X"])
     _, note = signed_checkpoint(fork.store.checkpoints()[-1], log_verifier(fork.key))
     assert _post(again, "old 2\n\n" + note).status_code == 409
+
+
+def test_witness_serve_refuses_bad_configuration(tmp_path: Path) -> None:
+    """No log at all, a malformed key, or a known log under another key: exit 2, nothing
+    served, the remembered key unchanged."""
+    first = log_verifier(load_or_create_key(tmp_path / "k1", "audit")).vkey
+    other = log_verifier(load_or_create_key(tmp_path / "k2", "audit")).vkey
+    home = tmp_path / "w"
+    base = ["witness", "serve", "--port", "1", "--home", str(home)]
+    empty = CliRunner().invoke(app, base)
+    assert empty.exit_code == 2
+    assert "no log to witness" in empty.stderr
+    bad = CliRunner().invoke(app, [*base, "--log", first.replace("+", "+x", 1)])
+    assert bad.exit_code == 2
+    configure_logs(home, {"riskctl-audit/v1": Verifier.parse(first)})
+    rekeyed = CliRunner().invoke(app, [*base, "--log", other])
+    assert rekeyed.exit_code == 2
+    assert "another key" in rekeyed.stderr
+    assert (home / "logs").read_text(encoding="utf-8") == first + "\n"
 
 
 def _b64(raw: bytes) -> str:
