@@ -212,25 +212,12 @@ class Session:
     def close(self) -> None:
         if self.appended:
             self.audit.checkpoint(self.clock.now())
-            self._witness()
+            # After the command's work (rollbacks included): a witness never blocks it.
+            pins = audit_anchors.anchors_from_policy(self.config.audit)
+            failed = audit_anchors.cosign_after_command(self.audit, pins, self.clock.now())
+            for name, error in failed.items():
+                print(f"warning: witness {name} did not cosign: {error}", file=sys.stderr)
         self.audit.store.close()
-
-    def _witness(self) -> None:
-        """Have the pinned witnesses cosign the new checkpoint. A witness that is down or refuses
-        is reported and recorded (that record is checkpointed and cosigned by the others), and
-        never blocks: this runs after the command's work, rollbacks included, is done."""
-        pins = audit_anchors.anchors_from_policy(self.config.audit)
-        outcomes = audit_anchors.cosign_latest(self.audit, pins)
-        failed = {o.witness: o.error for o in outcomes if o.cosignature is None}
-        if not failed:
-            return
-        for name, error in failed.items():
-            print(f"warning: witness {name} did not cosign: {error}", file=sys.stderr)
-        now = self.clock.now()
-        self.audit.append([Record("witness.failed", "riskctl", now, details={"witnesses": failed})])
-        self.audit.checkpoint(now)
-        answered = {o.witness for o in outcomes} - set(failed)
-        audit_anchors.cosign_latest(self.audit, pins, only=answered)
 
     # -- build -------------------------------------------------------------------------------
 

@@ -15,13 +15,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
 from riskctl.audit import merkle
-from riskctl.audit.log import CHECKPOINT_ORIGIN, AuditLog, Problem, VerifyReport, checkpoint_note
+from riskctl.audit.log import (
+    CHECKPOINT_ORIGIN,
+    AuditLog,
+    Problem,
+    Record,
+    VerifyReport,
+    checkpoint_note,
+)
 from riskctl.audit.note import (
     ALG_COSIGNATURE_V1,
     ALG_ED25519,
@@ -44,6 +52,7 @@ __all__ = [
     "PinnedWitness",
     "anchor_lines",
     "anchors_from_policy",
+    "cosign_after_command",
     "cosign_latest",
     "log_verifier",
     "open_audit_key",
@@ -158,6 +167,19 @@ def cosign_latest(
             )
         outcomes.append(outcome)
     return outcomes
+
+
+def cosign_after_command(log: AuditLog, anchors: Anchors, now: datetime) -> dict[str, str]:
+    """Have the pinned witnesses cosign the latest checkpoint; returns {witness: error} for
+    those that did not. Failures are recorded (``witness.failed``), and that entry is
+    checkpointed and cosigned by the witnesses that answered, so the trail says who was down."""
+    outcomes = cosign_latest(log, anchors)
+    failed = {o.witness: o.error for o in outcomes if o.cosignature is None}
+    if failed:
+        log.append([Record("witness.failed", "riskctl", now, details={"witnesses": failed})])
+        log.checkpoint(now)
+        cosign_latest(log, anchors, only={o.witness for o in outcomes} - set(failed))
+    return failed
 
 
 def _ask(
