@@ -20,6 +20,7 @@ from riskctl.audit import merkle
 from riskctl.audit.log import AuditLog, Record, canonical_json
 from riskctl.audit.postgres import PostgresAuditStore
 from riskctl.audit.sqlite import SqliteAuditStore
+from riskctl.audit.store import StoredCosignature
 from riskctl.signing import load_or_create_key
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -320,3 +321,17 @@ def test_finding_non_canonical_signature_encoding_is_detected(trial: Trial) -> N
     assert report.first_bad_entry == 4
     assert any("signature" in p.message and p.seq == 4 for p in report.problems)
     assert any("bad signature" in p.message for p in report.problems)
+
+
+@pytest.mark.postgres
+def test_cosignatures_are_kept_append_only_in_postgres(tmp_path: Path, pg: Pg) -> None:
+    """The application role stores and reads witness cosignatures but cannot delete them."""
+    with _pg_trial(tmp_path, pg) as trial:
+        cosig = StoredCosignature(8, "ab" * 32, "w1", "\u2014 w1 AAAA\n")
+        trial.log.store.add_cosignature(cosig)
+        trial.log.store.add_cosignature(cosig)  # the same one again is a no-op
+        assert trial.log.store.cosignatures() == [cosig]
+        with psycopg.connect(pg.app_url.replace("+psycopg", "")) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("DELETE FROM riskctl_audit_cosignature")
+            conn.rollback()

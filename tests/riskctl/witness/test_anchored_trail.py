@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from riskctl.audit.anchors import log_verifier
@@ -137,8 +138,6 @@ def test_finding4_full_rewrite_under_a_new_key_is_detected(anchored: Anchored) -
     private = Ed25519PrivateKey.generate()
     keys = built.home / "keys"
     keys.mkdir()
-    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
-
     (keys / "audit.key").write_bytes(
         private.private_bytes(
             serialization.Encoding.PEM,

@@ -4,13 +4,14 @@ decoding of every base64 value."""
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from riskctl.audit import note
 from riskctl.audit.note import NoteError, Verifier
-from riskctl.signing import b64decode_strict
+from riskctl.signing import KeyPair, b64decode_strict, dsse_sign, dsse_verify, key_id
 
 # golang.org/x/mod/sumdb/note, note_test.go (the package's documented example).
 GO_SKEY_B64 = "AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"  # 0x01 ‖ Ed25519 seed
@@ -125,3 +126,20 @@ def test_non_canonical_signature_in_a_note_is_refused() -> None:
     assert base64.b64decode(blob[:-2] + "N=") == base64.b64decode(blob)
     with pytest.raises(NoteError, match="base64"):
         note.verify_note(GO_TEXT + "\n" + bent, Verifier.parse(GO_VKEY))
+
+
+def test_dsse_envelope_with_non_canonical_signature_is_refused() -> None:
+    """A DSSE envelope (provenance) whose signature is re-spelled non-canonically is refused."""
+    private = Ed25519PrivateKey.generate()
+    pair = KeyPair(private, key_id(private.public_key()))
+    envelope = json.loads(dsse_sign(b'{"a": 1}', pair))
+    assert dsse_verify(json.dumps(envelope).encode(), private.public_key()) == {"a": 1}
+    sig = envelope["signatures"][0]["sig"]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    stem = sig.rstrip("=")
+    envelope["signatures"][0]["sig"] = (
+        stem[:-1] + alphabet[alphabet.index(stem[-1]) | 1] + sig[len(stem) :]
+    )
+    assert envelope["signatures"][0]["sig"] != sig
+    with pytest.raises(ValueError, match="no valid signature"):
+        dsse_verify(json.dumps(envelope).encode(), private.public_key())

@@ -3,6 +3,7 @@ signed by the log's key, in the C2SP tlog-witness manner; refuses forks, strange
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -189,6 +190,4 @@ def test_witness_serve_refuses_bad_configuration(tmp_path: Path) -> None:
 
 
 def _b64(raw: bytes) -> str:
-    import base64  # noqa: PLC0415
-
     return base64.b64encode(raw).decode()
