@@ -191,16 +191,18 @@ def _ask(
 
 def verify_anchors(log: AuditLog, anchors: Anchors, report: VerifyReport) -> VerifyReport:
     """``report`` plus the witnesses' view: truncation, rewrites and the cosignature quorum."""
-    if not anchors.anchored:
-        return dataclasses.replace(
-            report,
-            anchored=False,
-            notes=(
-                "the trail is NOT anchored: the policy pins no audit key and no witnesses "
-                "([audit] public_key, [[audit.witnesses]]), so whoever holds this home could "
-                "cut its tail or rewrite it under a new key unnoticed",
-            ),
+    notes = []
+    if anchors.log is None:
+        notes.append(
+            "the audit key is NOT pinned ([audit] public_key): whoever holds this home could "
+            "re-key it and re-sign a rewritten history"
         )
+    if not anchors.witnesses:
+        notes.append(
+            "the trail is NOT anchored: no witnesses are pinned ([[audit.witnesses]]), so "
+            "whoever holds this home could cut its tail or rewrite it unnoticed"
+        )
+        return dataclasses.replace(report, anchored=False, notes=tuple(notes))
     # The witnesses first, the store after: a command that appends and is cosigned meanwhile
     # then only makes the store longer than a witness's view, never shorter (no false alarm).
     views = {w.name: latest_checkpoint(w.url, CHECKPOINT_ORIGIN, anchors.timeout_s)
@@ -247,7 +249,11 @@ def verify_anchors(log: AuditLog, anchors: Anchors, report: VerifyReport) -> Ver
         )
     merged = sorted([*report.problems, *problems], key=lambda p: (p.seq is None, p.seq or 0))
     return dataclasses.replace(
-        report, problems=tuple(merged), anchored=True, witnesses=tuple(statuses)
+        report,
+        problems=tuple(merged),
+        anchored=anchors.anchored,
+        witnesses=tuple(statuses),
+        notes=tuple(notes),
     )
 
 

@@ -192,3 +192,24 @@ def test_witness_down_is_reported_recorded_and_never_blocks(
     assert again.code == 0, again.stderr
     assert "did not cosign" not in again.stderr
     assert anchored.cli("audit", "verify").code == 0
+
+
+def test_witnesses_without_a_pinned_key_still_checked_and_the_gap_named(
+    anchored: Anchored,
+) -> None:
+    """Pinning only witnesses still checks them (and a truncation would show), but verify says
+    the audit key is NOT pinned and does not call the trail anchored."""
+    path = anchored.built.repo / "delivery.toml"
+    text = path.read_text("utf-8")
+    path.write_text(
+        "\n".join(ln for ln in text.splitlines() if not ln.startswith('public_key = "riskctl'))
+        + "\n",
+        "utf-8",
+    )
+    commit_all(anchored.built.repo, "unpin the audit key")
+    out = anchored.cli("audit", "verify", "--json")
+    assert out.code == 0, out.stdout + out.stderr
+    report = out.json()
+    assert report["anchored"] is False
+    assert any("audit key is NOT pinned" in n for n in report["notes"])
+    assert report["witnesses"][0]["cosigned_latest"] is True
