@@ -13,11 +13,13 @@ from typing import Annotated, Any
 
 import typer
 
+from riskctl.audit.anchors import anchor_lines, log_verifier
 from riskctl.audit.postgres import PostgresAuditStore
 from riskctl.errors import PolicyRefusedError, RiskctlError, UsageError
 from riskctl.model import Strategy
 from riskctl.service import Session, open_session, open_store
 from riskctl.targets.command import parse_command
+from riskctl.witness.cli import witness_app
 
 __all__ = ["app"]
 
@@ -35,6 +37,7 @@ incident_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(incident_app, name="incident")
+app.add_typer(witness_app, name="witness")
 
 AsOpt = Annotated[
     str | None, typer.Option("--as", help="Acting identity (else RISKCTL_ACTOR, GITHUB_ACTOR).")
@@ -564,14 +567,16 @@ def audit_verify(actor: AsOpt = None, as_json: JsonOpt = False, config: ConfigOp
 
     def body(s: Session) -> tuple[Any, str]:
         report = s.verify()
+        extra = "".join(f"\n  {line}" for line in anchor_lines(report))
         if report.ok:
             return report.as_dict(), (
                 f"audit trail OK: {report.entries} entries, {report.checkpoints} checkpoints, "
-                f"root {report.root[:16]}…"
+                f"root {report.root[:16]}…{extra}"
             )
         first = report.first_bad_entry
         where = f"first bad entry #{first}" if first else "checkpoints do not verify"
         lines = [f"audit trail TAMPERED: {where}"] + [f"  - {p.message}" for p in report.problems]
+        lines += [f"  {line}" for line in anchor_lines(report)]
         if as_json:
             typer.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True))
         else:
@@ -586,6 +591,12 @@ def audit_verify(actor: AsOpt = None, as_json: JsonOpt = False, config: ConfigOp
 
 class _TamperedError(Exception):
     pass
+
+
+@audit_app.command("public-key")
+def audit_public_key(config: ConfigOpt = None) -> None:
+    """Print the audit key's verifier key, to pin as [audit] public_key and give witnesses."""
+    _run(False, config, None, lambda s: (None, log_verifier(s.audit.key).vkey))
 
 
 @audit_app.command("report")

@@ -24,6 +24,8 @@ from riskctl.model import Role, Strategy
 __all__ = [
     "Analysis",
     "ApprovalRule",
+    "AuditAnchors",
+    "AuditWitness",
     "BreakGlass",
     "DeliveryConfig",
     "Environment",
@@ -307,6 +309,42 @@ class Notifications(_Model):
     attempts: int = Field(default=3, ge=1, le=10)
 
 
+class AuditWitness(_Model):
+    """A witness that cosigns the audit trail's checkpoints (``riskctl witness serve``); its
+    ``public_key`` is its C2SP verifier key ``NAME+KEYID+BASE64`` (printed when it starts)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    url: str
+    public_key: str
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname:
+            raise ValueError("a witness url is http(s)://HOST[:PORT]")
+        return value
+
+
+class AuditAnchors(_Model):
+    """What anchors the audit trail outside ``$RISKCTL_HOME`` (issue 8, finding 4): the audit
+    public key (``riskctl audit public-key`` prints it) and the witnesses whose cosignatures
+    ``riskctl audit verify`` requires (``witness_quorum`` of them; default all)."""
+
+    public_key: str | None = None
+    witnesses: tuple[AuditWitness, ...] = ()
+    witness_quorum: int | None = Field(default=None, ge=1)
+    witness_timeout_s: float = Field(default=3.0, gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _quorum(self) -> AuditAnchors:
+        if self.witness_quorum is not None and self.witness_quorum > len(self.witnesses):
+            raise ValueError("audit.witness_quorum is larger than the number of witnesses")
+        names = [w.name for w in self.witnesses]
+        if len(set(names)) != len(names):
+            raise ValueError("audit.witnesses: names must be unique")
+        return self
+
+
 class DeliveryConfig(_Model):
     """The whole policy file."""
 
@@ -322,6 +360,7 @@ class DeliveryConfig(_Model):
     declarations_file: str = "delivery/release.toml"
     clock_override: bool = False
     notifications: Notifications = Notifications()
+    audit: AuditAnchors = AuditAnchors()
 
     @field_validator("environments")
     @classmethod

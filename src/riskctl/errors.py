@@ -9,12 +9,14 @@
     ├── GateFailedError                exit 1
     ├── DeployFailedError              exit 1
     └── AuditError                exit 1  the audit store cannot be read or written
+        └── AuditUnverifiedError  exit 3  refused: the trail does not verify, nothing is folded
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AuditError",
+    "AuditUnverifiedError",
     "ConfigError",
     "DeployFailedError",
     "GateFailedError",
@@ -69,3 +71,10 @@ class DeployFailedError(RiskctlError):
 
 class AuditError(RiskctlError):
     """The audit store is unusable (missing tables, no permission, unreachable)."""
+
+
+class AuditUnverifiedError(AuditError):
+    """The audit trail does not verify (an unsigned, edited or unanchored entry), so no decision
+    may be taken from it: a refusal, not a crash (issue 8, finding 5)."""
+
+    exit_code = 3

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from riskctl.audit import anchors as audit_anchors
 from riskctl.audit.log import AuditLog, Record, VerifyReport
 from riskctl.audit.postgres import PostgresAuditStore
 from riskctl.audit.sqlite import SqliteAuditStore
@@ -116,9 +117,11 @@ class Session:
     def config(self) -> Any:
         return self.loaded.config
 
-    def ledger(self) -> Ledger:
+    def ledger(self, *, verified: bool = True) -> Ledger:
+        """The folded trail; ``verified=False`` only for display (the evidence report)."""
         try:
-            return Ledger.from_bodies(self.audit.bodies())
+            bodies = self.audit.bodies() if verified else self.audit.unverified_bodies()
+            return Ledger.from_bodies(bodies)
         except (ValueError, KeyError, TypeError) as exc:
             # Only an edited trail gets here: riskctl writes every entry it reads.
             raise AuditError(
@@ -209,6 +212,11 @@ class Session:
     def close(self) -> None:
         if self.appended:
             self.audit.checkpoint(self.clock.now())
+            # After the command's work (rollbacks included): a witness never blocks it.
+            pins = audit_anchors.anchors_from_policy(self.config.audit)
+            failed = audit_anchors.cosign_after_command(self.audit, pins, self.clock.now())
+            for name, error in failed.items():
+                print(f"warning: witness {name} did not cosign: {error}", file=sys.stderr)
         self.audit.store.close()
 
     # -- build -------------------------------------------------------------------------------
@@ -851,7 +859,8 @@ class Session:
         return {"releases": releases, "events": events}
 
     def verify(self) -> VerifyReport:
-        return self.audit.verify()
+        pins = audit_anchors.anchors_from_policy(self.config.audit)
+        return audit_anchors.verify_anchors(self.audit, pins, self.audit.verify())
 
     # -- incidents and DORA --------------------------------------------------------------------
 
@@ -919,8 +928,10 @@ class Session:
 
     def report(self, release_ref: str) -> Evidence:
         """The compliance evidence of one release: audit entries, artifacts, signature."""
-        release = self.ledger().release(release_ref)
-        bodies = self.audit.bodies()
+        # Evidence shows a tampered trail (marked INCOMPLETE with its problems) rather than
+        # refusing: it decides nothing, and an auditor needs to see what is there.
+        release = self.ledger(verified=False).release(release_ref)
+        bodies = self.audit.unverified_bodies()
         built = next(
             (
                 b
@@ -940,7 +951,7 @@ class Session:
             for name, digest in sorted(recorded.items())
         ]
         signature = _check_provenance(directory, self.home / "keys" / "release.pub", release)
-        verified = self.audit.verify()
+        verified = self.verify()
         audit = (
             verified.ok,
             f"{verified.entries} entries, {verified.checkpoints} signed checkpoints, root "
@@ -949,7 +960,8 @@ class Session:
                 f"; {verified.unanchored} entries after the last checkpoint"
                 if verified.unanchored
                 else ""
-            ),
+            )
+            + "".join(f"; {line}" for line in audit_anchors.anchor_lines(verified)),
             [f"#{p.seq}: {p.message}" if p.seq else p.message for p in verified.problems],
         )
         return evidence(
@@ -1037,7 +1049,9 @@ def open_session(
     store = open_store(home, os.environ.get("RISKCTL_DATABASE_URL"))
     if isinstance(store, PostgresAuditStore):
         store.check_ready()
-    audit = AuditLog(store, load_or_create_key(home / "keys", "audit"), home / "checkpoints.jsonl")
+    pins = audit_anchors.anchors_from_policy(loaded.config.audit)
+    key = audit_anchors.open_audit_key(home / "keys", pins)
+    audit = AuditLog(store, key, home / "checkpoints.jsonl")
     return Session(
         home=home,
         loaded=loaded,

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 __all__ = [
     "INTOTO_PAYLOAD_TYPE",
     "KeyPair",
+    "b64decode_strict",
     "dsse_sign",
     "dsse_verify",
     "key_id",
@@ -90,6 +91,24 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return loaded
 
 
+def b64decode_strict(text: object) -> bytes:
+    """Standard base64 (RFC 4648 §4) decoded strictly: only the canonical encoding is accepted.
+
+    ``base64.b64decode(validate=True)`` still accepts non-zero padding bits (``"AB=="`` and
+    ``"AA=="`` both decode to ``b"\\x00"``), so one signature would have several valid spellings;
+    re-encoding and comparing refuses all but one (signature malleability, cf. C2SP signed-note).
+    """
+    if not isinstance(text, str) or not text.isascii():
+        raise ValueError("base64 value must be an ASCII string")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (ValueError, TypeError):
+        raise ValueError("invalid base64") from None
+    if base64.b64encode(raw).decode() != text:
+        raise ValueError("non-canonical base64 encoding")
+    return raw
+
+
 def pae(payload_type: str, payload: bytes) -> bytes:
     """DSSE pre-authentication encoding: ``DSSEv1 SP len(type) SP type SP len(body) SP body``."""
     kind = payload_type.encode()
@@ -111,7 +130,7 @@ def dsse_verify(envelope: bytes, public: Ed25519PublicKey) -> dict[str, Any]:
     """Verify a DSSE envelope and return its decoded JSON payload; raise ``ValueError`` if bad."""
     try:
         data = json.loads(envelope)
-        payload = base64.b64decode(data["payload"], validate=True)
+        payload = b64decode_strict(data["payload"])
         payload_type = data["payloadType"]
         signatures = data["signatures"]
     except (ValueError, KeyError, TypeError) as exc:
@@ -122,7 +141,7 @@ def dsse_verify(envelope: bytes, public: Ed25519PublicKey) -> dict[str, Any]:
         if sig.get("keyid") not in (wanted, "", None):
             continue
         try:
-            public.verify(base64.b64decode(sig["sig"], validate=True), message)
+            public.verify(b64decode_strict(sig["sig"]), message)
         except (InvalidSignature, ValueError, KeyError):
             continue
         result: dict[str, Any] = json.loads(payload)

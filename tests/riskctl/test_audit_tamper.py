@@ -20,6 +20,7 @@ from riskctl.audit import merkle
 from riskctl.audit.log import AuditLog, Record, canonical_json
 from riskctl.audit.postgres import PostgresAuditStore
 from riskctl.audit.sqlite import SqliteAuditStore
+from riskctl.audit.store import StoredCosignature
 from riskctl.signing import load_or_create_key
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -286,3 +287,51 @@ def test_sqlite_guards_refuse_updates(tmp_path: Path) -> None:
             conn.execute(sa.text("DELETE FROM riskctl_audit_entry WHERE seq = 1"))
         engine.dispose()
         assert trial.log.verify().ok
+
+
+def _bend(b64: str) -> str:
+    """The same bytes spelled non-canonically: non-zero padding bits in the last character."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    stem = b64.rstrip("=")
+    last = alphabet.index(stem[-1])
+    bent = stem[:-1] + alphabet[last | 1] + b64[len(stem) :]
+    assert bent != b64
+    assert base64.b64decode(bent) == base64.b64decode(b64)  # a lenient decoder cannot tell
+    return bent
+
+
+def test_finding_non_canonical_signature_encoding_is_detected(trial: Trial) -> None:
+    """An entry's or a checkpoint's signature re-spelled in non-canonical base64 (same bytes)
+    does not verify: one signature has exactly one valid encoding."""
+    entry = trial.log.store.entries()[3]
+    checkpoint = trial.log.store.checkpoints()[0]
+    trial.tamper(
+        [
+            (
+                "UPDATE riskctl_audit_entry SET signature = :sig WHERE seq = 4",
+                {"sig": _bend(entry.signature)},
+            ),
+            (
+                "UPDATE riskctl_audit_checkpoint SET signature = :sig WHERE tree_size = :n",
+                {"sig": _bend(checkpoint.signature), "n": str(checkpoint.tree_size)},
+            ),
+        ]
+    )
+    report = trial.log.verify()
+    assert report.first_bad_entry == 4
+    assert any("signature" in p.message and p.seq == 4 for p in report.problems)
+    assert any("bad signature" in p.message for p in report.problems)
+
+
+@pytest.mark.postgres
+def test_cosignatures_are_kept_append_only_in_postgres(tmp_path: Path, pg: Pg) -> None:
+    """The application role stores and reads witness cosignatures but cannot delete them."""
+    with _pg_trial(tmp_path, pg) as trial:
+        cosig = StoredCosignature(8, "ab" * 32, "w1", "\u2014 w1 AAAA\n")
+        trial.log.store.add_cosignature(cosig)
+        trial.log.store.add_cosignature(cosig)  # the same one again is a no-op
+        assert trial.log.store.cosignatures() == [cosig]
+        with psycopg.connect(pg.app_url.replace("+psycopg", "")) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("DELETE FROM riskctl_audit_cosignature")
+            conn.rollback()

@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from riskctl.audit.store import StoredCheckpoint, StoredEntry
+from riskctl.audit.store import StoredCheckpoint, StoredCosignature, StoredEntry
 from riskctl.errors import AuditError
 
 ENTRY_TABLE = "riskctl_audit_entry"
 CHECKPOINT_TABLE = "riskctl_audit_checkpoint"
+COSIGNATURE_TABLE = "riskctl_audit_cosignature"
 
 CREATE_ENTRIES = f"""
 CREATE TABLE IF NOT EXISTS {ENTRY_TABLE} (
@@ -29,6 +30,17 @@ CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} (
     key_id VARCHAR(32) NOT NULL,
     signature TEXT NOT NULL,
     PRIMARY KEY (tree_size, root_hash)
+)"""
+
+# Witness cosignatures verify on their own (the witness's pinned key), so this table needs no
+# integrity of its own; it keeps them beside the checkpoints they cosign.
+CREATE_COSIGNATURES = f"""
+CREATE TABLE IF NOT EXISTS {COSIGNATURE_TABLE} (
+    tree_size BIGINT NOT NULL,
+    root_hash VARCHAR(64) NOT NULL,
+    witness VARCHAR(200) NOT NULL,
+    line TEXT NOT NULL,
+    PRIMARY KEY (tree_size, root_hash, witness)
 )"""
 
 _RETRIES = 5
@@ -49,6 +61,14 @@ _INSERT_CHECKPOINT = (
 _SELECT_CHECKPOINTS = (
     "SELECT tree_size, root_hash, created_at, key_id, signature "
     "FROM riskctl_audit_checkpoint ORDER BY tree_size, created_at"
+)
+_INSERT_COSIGNATURE = (
+    "INSERT INTO riskctl_audit_cosignature (tree_size, root_hash, witness, line) "
+    "VALUES (:tree_size, :root_hash, :witness, :line)"
+)
+_SELECT_COSIGNATURES = (
+    "SELECT tree_size, root_hash, witness, line FROM riskctl_audit_cosignature "
+    "ORDER BY tree_size, witness"
 )
 
 
@@ -114,6 +134,25 @@ class SqlAuditStore:
                 return [StoredCheckpoint(int(r[0]), r[1], r[2], r[3], r[4]) for r in result]
         except sa.exc.SQLAlchemyError as exc:
             raise AuditError(f"cannot read checkpoints: {_short(exc)}") from None
+
+    def add_cosignature(self, cosignature: StoredCosignature) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text(_INSERT_COSIGNATURE), cosignature.__dict__)
+        except sa.exc.IntegrityError:
+            return  # this witness's cosignature on that tree head is already kept
+        except sa.exc.SQLAlchemyError as exc:
+            raise AuditError(f"cannot write a cosignature: {_short(exc)}") from None
+
+    def cosignatures(self) -> list[StoredCosignature]:
+        try:
+            with self.engine.connect() as conn:
+                if COSIGNATURE_TABLE not in sa.inspect(conn).get_table_names():
+                    return []  # a PostgreSQL store initialised before witnesses existed
+                result = conn.execute(sa.text(_SELECT_COSIGNATURES))
+                return [StoredCosignature(int(r[0]), r[1], r[2], r[3]) for r in result]
+        except sa.exc.SQLAlchemyError as exc:
+            raise AuditError(f"cannot read cosignatures: {_short(exc)}") from None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from riskctl.audit import merkle
 from riskctl.audit.store import AuditStore, StoredCheckpoint, StoredEntry
-from riskctl.signing import KeyPair
+from riskctl.errors import AuditUnverifiedError
+from riskctl.signing import KeyPair, b64decode_strict
 
 __all__ = ["AuditLog", "Record", "VerifyReport", "canonical_json"]
 
@@ -82,6 +83,11 @@ class VerifyReport:
     root: str
     problems: tuple[Problem, ...]
     unanchored: int = 0
+    # Filled in by riskctl.audit.anchors.verify_anchors: whether the policy pins the trail,
+    # each witness's view, and plain-language notes (e.g. "NOT anchored").
+    anchored: bool | None = None
+    witnesses: tuple[Mapping[str, Any], ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -101,6 +107,9 @@ class VerifyReport:
             "first_bad_entry": self.first_bad_entry,
             "unanchored_entries": self.unanchored,
             "problems": [{"entry": p.seq, "message": p.message} for p in self.problems],
+            "anchored": self.anchored,
+            "witnesses": [dict(w) for w in self.witnesses],
+            "notes": list(self.notes),
         }
 
 
@@ -179,7 +188,28 @@ class AuditLog:
     # -- reading -----------------------------------------------------------------------------
 
     def bodies(self) -> list[dict[str, Any]]:
-        """Every entry's parsed body, in order (not verified: use :meth:`verify`)."""
+        """Every entry's parsed body, in order, only after the whole trail verified.
+
+        Verified before folded (issue 8, finding 5): every entry's signature under a trusted key,
+        no gap, and the signed checkpoints' roots over the entries they cover. Entries after the
+        last checkpoint (a command still running, or one that died before its checkpoint) are
+        folded only because each carries a valid signature. Anything else raises
+        :class:`AuditUnverifiedError` before any decision sees a single entry.
+        """
+        rows = self.store.entries()
+        report = self.verify(rows)
+        if not report.ok:
+            first = report.first_bad_entry
+            where = f" (first bad entry #{first})" if first else ""
+            shown = "; ".join(p.message for p in report.problems[:3])
+            raise AuditUnverifiedError(
+                f"the audit trail does not verify{where}: {shown}; nothing was decided from it. "
+                "Run `riskctl audit verify` for the full report"
+            )
+        return [json.loads(row.body) for row in rows]
+
+    def unverified_bodies(self) -> list[dict[str, Any]]:
+        """Every parseable entry's body, for display only (never for a decision)."""
         out = []
         for row in self.store.entries():
             try:
@@ -216,7 +246,7 @@ class AuditLog:
         try:
             if public is None:
                 raise InvalidSignature
-            public.verify(base64.b64decode(row.signature), ENTRY_CONTEXT + data)
+            public.verify(b64decode_strict(row.signature), ENTRY_CONTEXT + data)
         except (InvalidSignature, ValueError):
             problems.append(
                 Problem(row.seq, f"entry #{row.seq} has no valid signature (edited or forged)")
@@ -229,16 +259,17 @@ class AuditLog:
             return False
         try:
             public.verify(
-                base64.b64decode(cp.signature),
+                b64decode_strict(cp.signature),
                 checkpoint_note(cp.tree_size, cp.root_hash, cp.created_at),
             )
         except (InvalidSignature, ValueError):
             return False
         return True
 
-    def verify(self) -> VerifyReport:
+    def verify(self, rows: Sequence[StoredEntry] | None = None) -> VerifyReport:
         """Check every entry, the tree, each checkpoint's signature and their consistency."""
-        rows = self.store.entries()
+        if rows is None:
+            rows = self.store.entries()
         problems: list[Problem] = []
         leaves: list[bytes] = []
         expected = 1

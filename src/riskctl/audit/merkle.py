@@ -12,10 +12,12 @@ from collections.abc import Sequence
 __all__ = [
     "EMPTY_ROOT",
     "consistency_proof",
+    "inclusion_proof",
     "leaf_hash",
     "node_hash",
     "root",
     "verify_consistency",
+    "verify_inclusion",
 ]
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -50,6 +52,41 @@ def _root(leaves: Sequence[bytes]) -> bytes:
         return leaves[0]
     k = _split(len(leaves))
     return node_hash(_root(leaves[:k]), _root(leaves[k:]))
+
+
+def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
+    """PATH(m, D[n]) of RFC 6962 §2.1.1: the audit path of leaf ``index`` (0-based)."""
+    n = len(leaves)
+    if not 0 <= index < n:
+        raise ValueError(f"inclusion proof needs 0 <= index < n, got index={index}, n={n}")
+    if n == 1:
+        return []
+    k = _split(n)
+    if index < k:
+        return [*inclusion_proof(index, leaves[:k]), _root(leaves[k:])]
+    return [*inclusion_proof(index - k, leaves[k:]), _root(leaves[:k])]
+
+
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, root_hash: bytes, proof: Sequence[bytes]
+) -> bool:
+    """Verify an inclusion proof (RFC 9162 §2.1.3.2): ``leaf`` is leaf ``index`` of the tree."""
+    if not 0 <= index < size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root_hash
 
 
 def consistency_proof(m: int, leaves: Sequence[bytes]) -> list[bytes]:

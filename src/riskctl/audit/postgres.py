@@ -14,7 +14,9 @@ from sqlalchemy.engine import Connection
 
 from riskctl.audit._sql import (
     CHECKPOINT_TABLE,
+    COSIGNATURE_TABLE,
     CREATE_CHECKPOINTS,
+    CREATE_COSIGNATURES,
     CREATE_ENTRIES,
     ENTRY_TABLE,
     SqlAuditStore,
@@ -66,8 +68,8 @@ class PostgresAuditStore(SqlAuditStore):
         """Create the tables and the append-only trigger; grant ``app_role`` SELECT, INSERT."""
         if app_role is not None and not _ROLE.match(app_role):
             raise UsageError(f"invalid role name {app_role!r}")
-        statements = [CREATE_ENTRIES, CREATE_CHECKPOINTS, _GUARD_FUNCTION]
-        for table in (ENTRY_TABLE, CHECKPOINT_TABLE):
+        statements = [CREATE_ENTRIES, CREATE_CHECKPOINTS, CREATE_COSIGNATURES, _GUARD_FUNCTION]
+        for table in (ENTRY_TABLE, CHECKPOINT_TABLE, COSIGNATURE_TABLE):
             statements.append(
                 f"CREATE OR REPLACE TRIGGER {table}_append_only "
                 f"BEFORE UPDATE OR DELETE OR TRUNCATE ON {table} "

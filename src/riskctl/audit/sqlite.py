@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from riskctl.audit._sql import (
     CHECKPOINT_TABLE,
     CREATE_CHECKPOINTS,
+    CREATE_COSIGNATURES,
     CREATE_ENTRIES,
     ENTRY_TABLE,
     SqlAuditStore,
@@ -36,5 +37,6 @@ class SqliteAuditStore(SqlAuditStore):
         with self.engine.begin() as conn:
             conn.execute(sa.text(CREATE_ENTRIES))
             conn.execute(sa.text(CREATE_CHECKPOINTS))
+            conn.execute(sa.text(CREATE_COSIGNATURES))
             for guard in _GUARDS:
                 conn.execute(sa.text(guard))

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["AuditStore", "StoredCheckpoint", "StoredEntry"]
+__all__ = ["AuditStore", "StoredCheckpoint", "StoredCosignature", "StoredEntry"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,16 @@ class StoredCheckpoint:
     signature: str
 
 
+@dataclass(frozen=True)
+class StoredCosignature:
+    """A witness's cosignature line (C2SP tlog-cosignature) on the checkpoint ``tree_size``."""
+
+    tree_size: int
+    root_hash: str
+    witness: str
+    line: str
+
+
 class AuditStore(Protocol):
     """Where entries and checkpoints live."""
 
@@ -53,6 +63,12 @@ class AuditStore(Protocol):
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         """All checkpoints ordered by tree size."""
+        ...
+
+    def add_cosignature(self, cosignature: StoredCosignature) -> None: ...
+
+    def cosignatures(self) -> list[StoredCosignature]:
+        """All stored cosignatures ordered by tree size."""
         ...
 
     def close(self) -> None: ...

@@ -290,7 +290,9 @@ def create_app(
     @app.get("/api/audit/entries")
     def audit_entries(limit: LimitQuery = 50) -> Response:
         """The last ``limit`` audit entries, newest first (details summarised, as text)."""
-        return use(lambda s: audit_tail(s.audit.bodies(), limit))
+        # The raw entries are shown even when the trail does not verify (the page marks the
+        # bad ones); panels that fold the trail into state refuse instead (issue 8, finding 5).
+        return use(lambda s: audit_tail(s.audit.unverified_bodies(), limit))
 
     @app.get("/api/risk-runs")
     def latest_risk_runs(limit: LimitQuery = 20) -> Response:

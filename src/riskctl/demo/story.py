@@ -32,6 +32,7 @@ from rich.rule import Rule
 
 from riskctl.clock import ExchangeCalendar
 from riskctl.config import load_config
+from riskctl.demo.anchors import anchor_policy, stop_witness
 from riskctl.demo.deliveries import write_delivery
 from riskctl.demo.patches import DEFECT_PATCH, HARMLESS_PATCH, MODEL_CHANGE_PATCH, Patch
 from riskctl.demo.policy import DEMO_GATES, demo_policy
@@ -175,7 +176,8 @@ class Demo:
             [_git(), "clone", "-q", "--no-hardlinks", str(self.root), str(self.repo)],
             check=True,
         )
-        self.policy.write_text(demo_policy(), encoding="utf-8")
+        anchors = anchor_policy(self.work, self.home)  # audit key + witness, pinned
+        self.policy.write_text(demo_policy() + anchors, encoding="utf-8")
         return _last_session(dt.datetime.now(dt.UTC).date())
 
     def release(self, label: str) -> str:
@@ -244,7 +246,9 @@ class Demo:
                 f"Policy: [bold]{self.policy.relative_to(self.root)}[/] (via RISKCTL_CONFIG) — "
                 "delivery.toml's rules, except that the prod change window is open all day and "
                 "the 04:00–07:00 New York risk-run freeze is lifted, so the demo runs at any "
-                "hour, and timings are compressed. delivery.toml itself keeps both.",
+                "hour, and timings are compressed. delivery.toml itself keeps both. The audit "
+                "key and a witness (its own process and key, beside the demo home) are pinned "
+                "in it; the witness cosigns every checkpoint.",
                 title="riskctl demo",
             )
         )
@@ -303,7 +307,11 @@ class Demo:
                 "--regression-test", "a sustained-load API test that fails on any 5xx",
             )  # fmt: skip
 
-        self.chapter("evidence", "The audit trail verifies; history shows every step.")
+        self.chapter(
+            "evidence",
+            "The audit trail verifies under the pinned key, with the witness's cosignature on "
+            "its latest checkpoint; history shows every step.",
+        )
         self.riskctl("audit", "verify")
         self.riskctl("history")
         self.chapter("DORA metrics", "From the same audit trail, with their definitions.")
@@ -362,6 +370,7 @@ def clean(root: Path, *, quiet: bool = False) -> None:
         except (RiskctlError, OSError) as exc:
             if not quiet:
                 print(f"warning: {exc}; stopping by pid files")
+    stop_witness(work)
     for pid in _pids(work / "home"):
         try:
             os.kill(pid, signal.SIGTERM)

@@ -53,6 +53,7 @@ def test_demo_runs_to_the_end(tmp_path: Path) -> None:
         assert "resolved INC-" in output  # the incident v4's rollback opened
         assert "change failure rate   33 % (1 of 3 deploys)" in output  # v1, v2 ok; v4 aborted
         assert "audit trail OK" in output
+        assert "witness demo-witness: latest checkpoint cosigned" in output  # issue 8
     finally:
         subprocess.run([RISKCTL, "demo", "--clean"], cwd=clone, env=env, check=False, timeout=120)
     assert not (clone / ".riskctl-demo").exists()
