@@ -127,7 +127,7 @@ class Ledger:
                 duration_s=float(details.get("duration_s", 0.0)),
                 log_digest=details.get("log_digest", ""),
                 summary=details.get("summary", ""),
-                spec_digest=details.get("spec_digest", ""),
+                spec_digest=details.get("under_definition", ""),
             )
             self.gates.setdefault(digest, {})[record.gate] = record
         elif action == "review.recorded" and digest:

@@ -342,8 +342,9 @@ class Session:
                     "log_digest": result.log_digest,
                     "summary": result.summary,
                     "metrics": result.metrics,
-                    # Counts only under the pinned policy's definition of this gate.
-                    "spec_digest": gate_spec_digest(known[result.gate]),
+                    # Counts only under the pinned policy's definition of this gate (sorted
+                    # after status and summary, which short views show first).
+                    "under_definition": gate_spec_digest(known[result.gate]),
                 },
             )
 

@@ -37,7 +37,7 @@ AUTHOR = ("eng-1", "eng-1@example.com")
 PEOPLE = ("eng-1", "eng-2", "qa-1", "risk-1", "rm-1", "sre-1", "sre-2", "admin", "mallory")
 
 
-def test_key(name: str) -> Ed25519PrivateKey:
+def person_key(name: str) -> Ed25519PrivateKey:
     """``name``'s signing key, derived from the name so every test process agrees on it (test
     keys only: anyone can derive them)."""
     return Ed25519PrivateKey.from_private_bytes(
@@ -47,7 +47,7 @@ def test_key(name: str) -> Ed25519PrivateKey:
 
 def public_key_line(name: str) -> str:
     """``name``'s OpenSSH public line, as the policy lists it."""
-    return public_line(test_key(name).public_key(), name)
+    return public_line(person_key(name).public_key(), name)
 
 
 def write_keyring(directory: Path) -> Path:
@@ -57,7 +57,7 @@ def write_keyring(directory: Path) -> Path:
         path = directory / name
         if not path.exists():
             path.write_bytes(
-                test_key(name).private_bytes(
+                person_key(name).private_bytes(
                     serialization.Encoding.PEM,
                     serialization.PrivateFormat.OpenSSH,
                     serialization.NoEncryption(),
