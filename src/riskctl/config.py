@@ -31,6 +31,7 @@ __all__ = [
     "GateSpec",
     "Identity",
     "LoadedConfig",
+    "OidcSpec",
     "Shadow",
     "TargetSpec",
     "Window",
@@ -324,6 +325,16 @@ class Notifications(_Model):
     attempts: int = Field(default=3, ge=1, le=10)
 
 
+class OidcSpec(_Model):
+    """The CI platform's OIDC issuer whose tokens may prove an identity (riskctl.trust.oidc)."""
+
+    issuer: str = "https://token.actions.githubusercontent.com"
+    audience: str = "riskctl"
+    # Default: the issuer's /.well-known/jwks.
+    jwks_url: str | None = None
+    leeway_s: float = Field(default=30.0, ge=0, le=300)
+
+
 class DeliveryConfig(_Model):
     """The whole policy file."""
 
@@ -339,6 +350,7 @@ class DeliveryConfig(_Model):
     declarations_file: str = "delivery/release.toml"
     clock_override: bool = False
     notifications: Notifications = Notifications()
+    oidc: OidcSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> DeliveryConfig:

@@ -8,6 +8,7 @@ and without it nothing is recorded.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ from riskctl.config import DeliveryConfig, LoadedConfig
 from riskctl.errors import UsageError
 from riskctl.signing import KeyPair
 from riskctl.trust.keys import IdentityError, find_private_key, fingerprint, matches
+from riskctl.trust.oidc import OidcIdentity, identity_from_token
 from riskctl.trust.pin import PinError, Pinned
 from riskctl.trust.statements import Claim, Kind, sign_statement
 
@@ -25,10 +27,12 @@ __all__ = ["Signer", "TrustContext"]
 
 @dataclass(frozen=True)
 class Signer:
-    """A proven identity: its name and the private key that matched its policy keys."""
+    """A proven identity: its name and the private key that matched its policy keys, or (in CI)
+    the verified OIDC token that mapped to it."""
 
     name: str
-    key: KeyPair
+    key: KeyPair | None
+    oidc: OidcIdentity | None = None
 
 
 @dataclass
@@ -54,6 +58,10 @@ class TrustContext:
             return self._signer
         if self.pin_error:
             raise PinError(self.pin_error)
+        token = self.environ.get("RISKCTL_OIDC_TOKEN")
+        if token and not (self.key_path or self.environ.get("RISKCTL_SIGNING_KEY")):
+            self._signer = self._prove_oidc(token)
+            return self._signer
         name = self.actor
         if not name:
             raise UsageError("no acting identity: pass --as NAME or set RISKCTL_ACTOR")
@@ -74,6 +82,18 @@ class TrustContext:
             )
         self._signer = Signer(name, key)
         return self._signer
+
+    def _prove_oidc(self, token: str) -> Signer:
+        found = identity_from_token(token, self.identities)
+        # In GitHub Actions GITHUB_ACTOR (whoever triggered the run) is always set; the token,
+        # not that name, says who acts. An explicit --as must agree with it.
+        named = self.actor
+        if named and named not in (found.name, self.environ.get("GITHUB_ACTOR")):
+            raise IdentityError(
+                f"--as {named}, but the OIDC token proves {found.name}: nothing recorded"
+            )
+        self.actor = found.name
+        return Signer(found.name, None, found)
 
     def require_pinned(self, env: str | None) -> None:
         """Refuse a decision for ``env`` (None: no single environment, e.g. a review) unless the
@@ -107,6 +127,21 @@ class TrustContext:
     ) -> str:
         """A statement by the proven signer, as a DSSE envelope (text)."""
         signer = self.prove()
+        if signer.key is None:
+            # A CI identity: its statement is the verified claims, which never count as a
+            # person's signed review or approval (riskctl.trust.oidc).
+            oidc = signer.oidc
+            return json.dumps(
+                {
+                    "kind": str(kind),
+                    "signer": signer.name,
+                    "subject": subject,
+                    "env": env,
+                    "oidc": dict(oidc.claims) if oidc else {},
+                    "token_digest": oidc.token_digest if oidc else None,
+                },
+                sort_keys=True,
+            )
         claim = Claim(
             kind=kind,
             signer=signer.name,
