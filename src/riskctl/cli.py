@@ -42,6 +42,14 @@ app.add_typer(witness_app, name="witness")
 AsOpt = Annotated[
     str | None, typer.Option("--as", help="Acting identity (else RISKCTL_ACTOR, GITHUB_ACTOR).")
 ]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        help="The acting identity's private key (else RISKCTL_SIGNING_KEY, else "
+        "$RISKCTL_KEYRING/NAME): what proves --as.",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 ConfigOpt = Annotated[
     str | None,
@@ -63,11 +71,12 @@ def _run(
     config: str | None,
     actor: str | None,
     body: Callable[[Session], tuple[Any, str]],
+    key: str | None = None,
 ) -> None:
     """Open a session, run ``body``, print its result; map errors to exit codes (no tracebacks)."""
     session: Session | None = None
     try:
-        session = open_session(config_path=config, actor=actor)
+        session = open_session(config_path=config, actor=actor, key=key)
         payload, text = body(session)
         _emit(as_json, payload, text)
     except RiskctlError as exc:
@@ -114,6 +123,7 @@ def build(
         bool, typer.Option("--allow-dirty", help="Build uncommitted changes (marked dirty).")
     ] = False,
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -129,7 +139,7 @@ def build(
         )
         return out, text
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @app.command()
@@ -144,6 +154,7 @@ def gates(
         int, typer.Option("--workers", min=0, help="Gates run at once (0: one per core).")
     ] = 0,
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -164,12 +175,16 @@ def gates(
         ]
         return out, "\n".join(lines)
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @app.command()
 def review(
-    release: ReleaseArg, actor: AsOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
+    release: ReleaseArg,
+    actor: AsOpt = None,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Record a code review of RELEASE by the acting identity."""
 
@@ -177,7 +192,7 @@ def review(
         out = s.review(release)
         return out, f"review of {out['release']} recorded for {out['reviewer']}"
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @app.command()
@@ -196,6 +211,7 @@ def approve(
         ),
     ] = False,
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -208,7 +224,7 @@ def approve(
             kind = "model-change approval"
         return out, f"{kind} of {out['release']} for {env} recorded for {out['approver']}"
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @app.command()
@@ -249,6 +265,7 @@ def deploy(
         ),
     ] = None,
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -275,13 +292,14 @@ def deploy(
             head = f"deployed {out['release']} to {env} ({out['strategy']})"
         return out, f"{head}\n{steps}"
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @app.command()
 def status(
     env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -314,13 +332,14 @@ def status(
                 )
         return out, "\n".join(lines)
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @app.command()
 def promote(
     env: Annotated[str, typer.Argument(help="Environment whose paused rollout continues.")],
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -331,16 +350,18 @@ def promote(
         steps = _bullets(out["steps"])
         return out, f"{env}: {out['message']}\n{steps}"
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @app.command()
 def abort(
     env: Annotated[str, typer.Argument(help="Environment whose rollout to abort.")],
+    *,
     reason: Annotated[
         str, typer.Option("--reason", help="Why (recorded in the audit trail).")
     ] = "aborted by an operator",
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -351,7 +372,7 @@ def abort(
         steps = _bullets(out["steps"])
         return out, f"{env}: {out['message']}\n{steps}"
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @app.command()
@@ -362,6 +383,7 @@ def rollback(
         str | None, typer.Option("--to", help="Release to restore (default: the previous one).")
     ] = None,
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -372,7 +394,7 @@ def rollback(
         steps = _bullets(out["steps"])
         return out, f"rolled {env} back to {out['release']}\n{steps}"
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @app.command()
@@ -426,6 +448,7 @@ def incident_open(
         str | None, typer.Option("--release", help="The release suspected, if known.")
     ] = None,
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -435,7 +458,7 @@ def incident_open(
         out = s.open_incident(env, summary, impact, release)
         return out, f"opened {out['id']} in {env}: {summary}"
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @incident_app.command("resolve")
@@ -449,6 +472,7 @@ def incident_resolve(
     ] = "",
     impact: Annotated[str, typer.Option("--impact", help="The impact, as now known.")] = "",
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -458,7 +482,7 @@ def incident_resolve(
         out = s.resolve_incident(incident, root_cause, regression_test, impact)
         return out, f"resolved {out['id']}: {out['root_cause']} (test: {out['regression_test']})"
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @incident_app.command("list")
@@ -696,12 +720,62 @@ def audit_init(
     )
 
 
+policy_app = typer.Typer(help="The policy in force, pinned by digest.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("pin")
+def policy_pin(
+    actor: AsOpt = None,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Pin the policy file (--config, else RISKCTL_CONFIG, else delivery.toml) as the one in
+    force; signed by an admin of the policy pinned now (the first pin: of the file itself)."""
+    from riskctl.trust.admin import pin  # noqa: PLC0415
+
+    def body(s: Session) -> tuple[Any, str]:
+        out = pin(s)
+        return out, f"pinned {out['policy']} (signed by {out['signer']})"
+
+    _run(as_json, config, actor, body, key)
+
+
+@app.command()
+def keygen(
+    actor: AsOpt = None,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out", help="Private key file (else $RISKCTL_KEYRING/NAME); never replaced."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an identity's Ed25519 signing key; prints the public line for the policy's keys."""
+    from riskctl.service import resolve_actor  # noqa: PLC0415
+    from riskctl.trust.admin import keygen as make_key  # noqa: PLC0415
+
+    try:
+        made = make_key(resolve_actor(actor) or "", out, os.environ)
+    except RiskctlError as exc:
+        _fail(as_json, exc, exc.exit_code)
+    _emit(
+        as_json,
+        made,
+        f"{made['public_key']}\n(private key in {made['private_key']}; add the line above to "
+        f"identities.{made['identity']}.keys in the policy)",
+    )
+
+
 @app.command(
     "exec",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
 def exec_command(
     ctx: typer.Context,
+    *,
     env: EnvOpt,
     release: Annotated[
         str | None,
@@ -712,6 +786,7 @@ def exec_command(
         ),
     ] = None,
     actor: AsOpt = None,
+    key: KeyOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run `risk-service ARGS` from the release serving ENV, with ENV's store and settings.
@@ -723,7 +798,7 @@ def exec_command(
     code = 0
     session: Session | None = None
     try:
-        session = open_session(config_path=config, actor=actor)
+        session = open_session(config_path=config, actor=actor, key=key)
         code = exec_service(session, env, list(ctx.args), release_ref=release)
     except RiskctlError as exc:
         _fail(False, exc, exc.exit_code)
@@ -736,8 +811,10 @@ def exec_command(
 @app.command("risk-run")
 def risk_run_command(
     env: EnvOpt,
+    *,
     date: Annotated[str, typer.Option("--date", help="Business date, YYYY-MM-DD.")],
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -782,7 +859,7 @@ def risk_run_command(
             raise RiskRunFailedError("\n".join(lines), payload)
         return payload, "\n".join(lines)
 
-    _run(as_json, config, actor, body)
+    _run(as_json, config, actor, body, key)
 
 
 @app.command()
@@ -878,6 +955,7 @@ def render_k8s_command(
         ),
     ] = None,
     actor: AsOpt = None,
+    key: KeyOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -944,7 +1022,7 @@ def render_k8s_command(
             info = ReleaseInfo(found.id, found.version, found.commit, found.digest)
             return render(s.loaded.config, info)
 
-        _run(as_json, config, actor, body)
+        _run(as_json, config, actor, body, key)
         return
     try:
         payload, text = render(_load_policy(config), None)

@@ -16,10 +16,12 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from riskctl.errors import ConfigError
 from riskctl.model import Role, Strategy
+from riskctl.trust.keys import parse_public_key
 
 __all__ = [
     "Analysis",
@@ -32,6 +34,7 @@ __all__ = [
     "GateSpec",
     "Identity",
     "LoadedConfig",
+    "OidcSpec",
     "Shadow",
     "TargetSpec",
     "Window",
@@ -50,10 +53,21 @@ class _Model(BaseModel):
 
 
 class Identity(_Model):
-    """A person or bot: its roles and the git author e-mails that are theirs."""
+    """A person or bot: its roles, the git author e-mails that are theirs, the public keys that
+    sign its statements (OpenSSH ``ssh-ed25519 …`` lines) and, for CI, the OIDC claims that
+    identify it (:mod:`riskctl.trust.oidc`)."""
 
     roles: tuple[Role, ...] = Field(min_length=1)
     emails: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    oidc: tuple[dict[str, str], ...] = ()
+
+    @field_validator("keys")
+    @classmethod
+    def _ssh_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for line in value:
+            parse_public_key(line)
+        return value
 
 
 class Window(_Model):
@@ -189,6 +203,17 @@ class Environment(_Model):
     bearer_token: bool = False
     monitoring: tuple[Literal["health", "metrics", "alerting"], ...] = ("health",)
     rollback: Literal["none", "manual", "automatic"] = "none"
+    # Mechanisms the deployer may pick (SPEC §6a): strategies besides ``strategy`` itself, and
+    # whether ``deploy --via COMMAND`` may stand in for this host's target.
+    strategies: tuple[Strategy, ...] = ()
+    allow_via: bool = False
+    # Experimental (dev): decisions may run under an unpinned policy file, dirty releases deploy.
+    experimental: bool = False
+
+    @property
+    def allowed_strategies(self) -> tuple[Strategy, ...]:
+        """``strategy`` and the listed ``strategies``."""
+        return (self.strategy, *(s for s in self.strategies if s != self.strategy))
 
     @model_validator(mode="after")
     def _sane(self) -> Environment:
@@ -345,6 +370,16 @@ class AuditAnchors(_Model):
         return self
 
 
+class OidcSpec(_Model):
+    """The CI platform's OIDC issuer whose tokens may prove an identity (riskctl.trust.oidc)."""
+
+    issuer: str = "https://token.actions.githubusercontent.com"
+    audience: str = "riskctl"
+    # Default: the issuer's /.well-known/jwks.
+    jwks_url: str | None = None
+    leeway_s: float = Field(default=30.0, ge=0, le=300)
+
+
 class DeliveryConfig(_Model):
     """The whole policy file."""
 
@@ -361,6 +396,7 @@ class DeliveryConfig(_Model):
     clock_override: bool = False
     notifications: Notifications = Notifications()
     audit: AuditAnchors = AuditAnchors()
+    oidc: OidcSpec | None = None
 
     @field_validator("environments")
     @classmethod
@@ -407,6 +443,11 @@ class DeliveryConfig(_Model):
         """The roles of ``actor`` (empty when unknown)."""
         ident = self.identities.get(actor)
         return frozenset(ident.roles) if ident else frozenset()
+
+    def public_keys(self, actor: str) -> tuple[Ed25519PublicKey, ...]:
+        """The public keys that sign ``actor``'s statements (none when unknown)."""
+        ident = self.identities.get(actor)
+        return tuple(parse_public_key(k) for k in ident.keys) if ident else ()
 
     def identity_for_email(self, email: str) -> str | None:
         """The identity whose e-mails include ``email`` (case-insensitive)."""

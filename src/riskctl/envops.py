@@ -28,6 +28,7 @@ from riskctl.riskrun import (
 )
 from riskctl.service import Session, service_variables
 from riskctl.targets.releasedir import ensure_venv
+from riskctl.trust.operate import authorise_operation
 
 
 class RiskRunFailedError(RiskctlError):
@@ -48,6 +49,18 @@ def stable_release(session: Session, env: str) -> Release:
     return ledger.release(current)
 
 
+def _authorise(session: Session, env: str, release: Release, what: str) -> None:
+    """A deployer of ``env`` under the pinned policy, running a release allowed there."""
+    actor = session.require_actor()
+    session.trust.require_pinned(env)
+    decision = authorise_operation(
+        session.config, session.calendar, session.ledger(),
+        env=env, actor=actor, release=release, now=session.clock.now(), what=what,
+    )  # fmt: skip
+    if not decision.allowed:
+        session.refuse(f"{what}.refused", decision, release, env)
+
+
 def _venv(session: Session, release: Release) -> Path:
     return ensure_venv(session.home / "releases" / release.id, release.wheel, digest=release.digest)
 
@@ -63,6 +76,7 @@ def exec_service(
         release = session.ledger().release(release_ref)
     else:
         release = stable_release(session, env)
+    _authorise(session, env, release, "exec")
     venv = _venv(session, release)
     variables = service_variables(session, env, release)
     (session.home / "envs" / env).mkdir(parents=True, exist_ok=True)
@@ -87,6 +101,7 @@ def exec_service(
 def risk_run(session: Session, env: str, business_date: str) -> GuardResult:
     """The guarded daily run of ``env`` for ``business_date`` (every attempt recorded)."""
     stable = stable_release(session, env)
+    _authorise(session, env, stable, "risk-run")
     last_good = last_good_release(session.audit.bodies(), env)
     ledger = session.ledger()
 

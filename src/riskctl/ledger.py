@@ -25,7 +25,16 @@ from riskctl.model import (
 )
 from riskctl.policy import DeployFacts
 
-__all__ = ["Ledger", "release_from_details", "release_to_details"]
+__all__ = ["Ledger", "author_identity", "release_from_details", "release_to_details"]
+
+
+def author_identity(config: DeliveryConfig, release: Release) -> str | None:
+    """Who wrote the release's changes (finding 6): the identity whose e-mail is the commit's
+    author e-mail (never matched by name); for a dirty build, the proven builder, whose
+    uncommitted changes it carries."""
+    if release.dirty and release.builder:
+        return release.builder
+    return config.identity_for_email(release.author_email)
 
 
 def release_to_details(release: Release) -> dict[str, Any]:
@@ -48,6 +57,7 @@ def release_to_details(release: Release) -> dict[str, Any]:
         "model_change_reason": release.model_change_reason,
         "reversible": release.reversible,
         "irreversible_reason": release.irreversible_reason,
+        "builder": release.builder,
     }
 
 
@@ -71,6 +81,7 @@ def release_from_details(d: Mapping[str, Any]) -> Release:
         model_change_reason=d.get("model_change_reason", ""),
         reversible=bool(d.get("reversible", True)),
         irreversible_reason=d.get("irreversible_reason", ""),
+        builder=d.get("builder", ""),
     )
 
 
@@ -88,6 +99,8 @@ class Ledger:
     lineage: dict[str, list[str]] = field(default_factory=dict)
     # digest -> identities of risk management who approved its declared model change.
     model_change_approvals: dict[str, list[str]] = field(default_factory=dict)
+    # The same, with their signed statements (only verified ones count: riskctl.trust.facts).
+    model_change_signed: dict[str, list[Approval]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
@@ -114,10 +127,13 @@ class Ledger:
                 duration_s=float(details.get("duration_s", 0.0)),
                 log_digest=details.get("log_digest", ""),
                 summary=details.get("summary", ""),
+                spec_digest=details.get("under_definition", ""),
             )
             self.gates.setdefault(digest, {})[record.gate] = record
         elif action == "review.recorded" and digest:
-            self.reviews.setdefault(digest, []).append(Review(body["actor"], digest, at))
+            self.reviews.setdefault(digest, []).append(
+                Review(body["actor"], digest, at, statement=details.get("statement", ""))
+            )
         elif action == "approval.recorded" and digest:
             self.approvals.setdefault(digest, []).append(
                 Approval(
@@ -127,6 +143,7 @@ class Ledger:
                     digest=digest,
                     at=at,
                     break_glass=bool(details.get("break_glass", False)),
+                    statement=details.get("statement", ""),
                 )
             )
         elif action in ("deploy.succeeded", "deploy.failed") and digest:
@@ -148,6 +165,10 @@ class Ledger:
             self._make_current(body["env"], details["release"])
         elif action == "model_change.approved" and digest:
             self.model_change_approvals.setdefault(digest, []).append(body["actor"])
+            self.model_change_signed.setdefault(digest, []).append(
+                Approval(body["actor"], frozenset(), body.get("env") or "", digest, at,
+                         statement=details.get("statement", ""))
+            )  # fmt: skip
 
     def _make_current(self, env: str, release: str) -> None:
         if self.current.get(env) != release:
@@ -178,7 +199,7 @@ class Ledger:
         """The facts the policy engine needs to decide a deploy of ``release`` to ``env``."""
         return DeployFacts(
             release=release,
-            author_identity=config.identity_for_email(release.author_email),
+            author_identity=author_identity(config, release),
             gates=dict(self.gates.get(release.digest, {})),
             reviews=tuple(self.reviews.get(release.digest, ())),
             approvals=tuple(self.approvals.get(release.digest, ())),

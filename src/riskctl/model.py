@@ -27,6 +27,8 @@ class Role(enum.StrEnum):
     RISK = "risk"
     SRE = "sre"
     RELEASE_MANAGER = "release-manager"
+    # Pins the policy in force (riskctl policy pin); holds no delivery rights by itself.
+    ADMIN = "admin"
 
 
 class Strategy(enum.StrEnum):
@@ -74,6 +76,8 @@ class Release:
     model_change_reason: str = ""
     reversible: bool = True
     irreversible_reason: str = ""
+    # The proven identity that ran the build (a dirty build's changes are theirs).
+    builder: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ class GateRecord:
     duration_s: float = 0.0
     log_digest: str = ""
     summary: str = ""
+    # Digest of the gate's definition it ran under (riskctl.trust.gate_spec_digest).
+    spec_digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,8 @@ class Approval:
     digest: str
     at: datetime
     break_glass: bool = False
+    # The signed statement (a DSSE envelope) that makes it count; see riskctl.trust.
+    statement: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,7 @@ class Review:
     actor: str
     digest: str
     at: datetime
+    statement: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)

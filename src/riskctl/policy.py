@@ -12,7 +12,16 @@ from datetime import datetime
 
 from riskctl.clock import Calendar
 from riskctl.config import ApprovalRule, DeliveryConfig, Environment
-from riskctl.model import Approval, ChangeClass, GateRecord, GateStatus, Release, Review, Role
+from riskctl.model import (
+    Approval,
+    ChangeClass,
+    GateRecord,
+    GateStatus,
+    Release,
+    Review,
+    Role,
+    Strategy,
+)
 from riskctl.windows import window_problems
 
 __all__ = [
@@ -88,11 +97,18 @@ class DeployRequest:
     fast_track: bool = False
     break_glass_reason: str | None = None
     rollback_plan: str | None = None
+    # The mechanism the deployer picked (None: the environment's own strategy) and whether a
+    # command (--via) stands in for the deploy target (finding 8: the policy decides both).
+    strategy: Strategy | None = None
+    via: bool = False
 
 
 def is_author(actor: str, release: Release, author_identity: str | None) -> bool:
-    """Whether ``actor`` is the commit author (by mapped identity or by git name)."""
-    return actor in (author_identity, release.author)
+    """Whether ``actor`` is the author: the identity mapped from the commit's author e-mail (or a
+    dirty build's builder, :func:`riskctl.ledger.author_identity`). Git author *names* are free
+    text anyone can set, so they are never matched (finding 6)."""
+    del release  # authorship is resolved by the caller, from e-mail and builder
+    return author_identity is not None and actor == author_identity
 
 
 def _roles_text(roles: frozenset[Role] | tuple[Role, ...]) -> str:
@@ -137,7 +153,9 @@ def _rule_applies(rule: ApprovalRule, facts: DeployFacts, fast_track: bool) -> b
     return not (fast_track and rule.waivable_on_fast_track)
 
 
-def _approval_checks(env: Environment, facts: DeployFacts, fast_track: bool) -> list[Check]:
+def _approval_checks(
+    config: DeliveryConfig, env: Environment, facts: DeployFacts, fast_track: bool
+) -> list[Check]:
     checks = []
     for rule in env.approvals:
         if not _rule_applies(rule, facts, fast_track):
@@ -147,7 +165,8 @@ def _approval_checks(env: Environment, facts: DeployFacts, fast_track: bool) -> 
             for a in facts.approvals
             if not a.break_glass
             and a.env == rule.env
-            and a.roles & set(rule.roles)
+            # Roles re-derived from the policy in force, never those stored with the approval.
+            and config.roles_of(a.actor) & set(rule.roles)
             and not is_author(a.actor, facts.release, facts.author_identity)
         ]
         if good:
@@ -183,7 +202,44 @@ def _separation_checks(env: Environment, req: DeployRequest, facts: DeployFacts)
     return checks
 
 
-def _break_glass_checks(env: Environment, req: DeployRequest, facts: DeployFacts) -> list[Check]:
+def _mechanism_checks(env: Environment, req: DeployRequest, facts: DeployFacts) -> list[Check]:
+    """The deployer does not pick how a deploy happens: the environment's policy does."""
+    checks = []
+    chosen = req.strategy or env.strategy
+    allowed = env.allowed_strategies
+    if chosen not in allowed:
+        listed = ", ".join(str(s) for s in allowed)
+        checks.append(
+            Check("strategy", False, f"strategy {chosen} is not allowed in {req.env} ({listed})")
+        )
+    if req.via and not env.allow_via:
+        checks.append(
+            Check("via", False, f"--via is not allowed in {req.env}: its policy sets allow_via")
+        )
+    if facts.release.dirty and not env.experimental:
+        checks.append(
+            Check(
+                "clean",
+                False,
+                f"{facts.release.id} was built from a dirty tree (--allow-dirty): only "
+                "experimental environments (dev) take dirty releases",
+            )
+        )
+    if (env.review_required or env.deployer_not_author) and facts.author_identity is None:
+        checks.append(
+            Check(
+                "author",
+                False,
+                f"the commit author's e-mail {facts.release.author_email!r} is no identity's in "
+                "the policy, so independence from the author cannot be shown",
+            )
+        )
+    return checks
+
+
+def _break_glass_checks(
+    config: DeliveryConfig, env: Environment, req: DeployRequest, facts: DeployFacts
+) -> list[Check]:
     rules = env.break_glass
     if rules is None or not rules.allowed:
         return [Check("break-glass", False, f"break-glass is not allowed for {req.env}")]
@@ -196,7 +252,7 @@ def _break_glass_checks(env: Environment, req: DeployRequest, facts: DeployFacts
             for a in facts.approvals
             if a.break_glass
             and a.env == req.env
-            and a.roles & set(rules.roles)
+            and config.roles_of(a.actor) & set(rules.roles)
             and a.actor != req.actor
             and not is_author(a.actor, facts.release, facts.author_identity)
         }
@@ -221,6 +277,7 @@ def evaluate_deploy(
     env = config.environment(req.env)
     action = f"deploy {facts.release.id} to {req.env}"
     checks = [_role_check(config, req.actor, env.deployers, f"deploying to {req.env}")]
+    checks.extend(_mechanism_checks(env, req, facts))
     if req.fast_track:
         if not config.change_classes.fast_track.enabled:
             checks.append(Check("fast-track", False, "the fast track is disabled in delivery.toml"))
@@ -250,7 +307,7 @@ def evaluate_deploy(
             if other in facts.deployed_envs
             else Check(f"deployed:{other}", False, f"not yet deployed to {other}")
         )
-    checks.extend(_approval_checks(env, facts, req.fast_track))
+    checks.extend(_approval_checks(config, env, facts, req.fast_track))
     checks.extend(_separation_checks(env, req, facts))
     if env.rollback_plan_required and not (facts.previous_release or req.rollback_plan):
         checks.append(
@@ -262,7 +319,7 @@ def evaluate_deploy(
         )
     problems = window_problems(req.now, env, config.freeze, config.calendar.timezone, calendar)
     if req.break_glass_reason is not None:
-        checks.extend(_break_glass_checks(env, req, facts))
+        checks.extend(_break_glass_checks(config, env, req, facts))
     else:
         checks.extend(Check("window", False, p) for p in problems)
     if not problems:

@@ -10,7 +10,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -36,13 +36,14 @@ from riskctl.errors import (
     DeployFailedError,
     GateFailedError,
     PolicyRefusedError,
+    RiskctlError,
     UsageError,
 )
 from riskctl.gates import GateContext, GateResult, make_gate, run_gates
 from riskctl.gates.workspace import counted_gates, gate_workspace, secrets_of
 from riskctl.gitrepo import GitRepo
 from riskctl.incidents import OPENED, RESOLVED, automatic_incident, fold_incidents, incident_id
-from riskctl.ledger import Ledger, release_to_details
+from riskctl.ledger import Ledger, author_identity, release_to_details
 from riskctl.model import GateStatus, Release, Role, Strategy
 from riskctl.notify import Delivery, Event, Notification
 from riskctl.notify.channels import send
@@ -66,6 +67,11 @@ from riskctl.targets.interface import (
     TargetRequest,
 )
 from riskctl.targets.verify import ReleaseTamperedError, verify_release_files
+from riskctl.trust.context import TrustContext
+from riskctl.trust.facts import gate_spec_digest, statement_counts, trusted_facts
+from riskctl.trust.pin import PinError, read_pinned
+from riskctl.trust.statements import Kind
+from riskctl.windows import window_problems
 
 __all__ = ["Session", "open_session", "service_variables"]
 
@@ -108,6 +114,8 @@ class Session:
     actor: str | None
     repo: GitRepo | None
     target_factory: Callable[[Path, LoadedConfig], DeployTarget]
+    # Proves the acting identity and says whether this policy file may decide (riskctl.trust).
+    trust: TrustContext
     appended: int = 0
     python: str = field(default=sys.executable)
 
@@ -138,9 +146,11 @@ class Session:
         details: Mapping[str, Any] | None = None,
         actor: str | None = None,
     ) -> dict[str, Any]:
+        # Nothing is recorded for an identity that is not proven by its own key (SPEC §6a).
+        signer = self.trust.prove().name
         entry = Record(
             action=action,
-            actor=actor or self.actor or "unknown",
+            actor=actor or signer,
             at=self.clock.now(),
             release=release,
             env=env,
@@ -194,9 +204,12 @@ class Session:
         send(self.config.notifications, os.environ, notification, record)
 
     def require_actor(self) -> str:
-        if not self.actor:
-            raise UsageError("no acting identity: pass --as NAME or set RISKCTL_ACTOR")
-        return self.actor
+        """The acting identity, proven by its private key (``--as`` alone proves nothing)."""
+        return self.trust.prove().name
+
+    def sign(self, kind: Kind, subject: str, env: str | None, **extra: Any) -> dict[str, str]:
+        """``{"statement": …}``: the acting identity's signed statement, for an entry's details."""
+        return {"statement": self.trust.sign(kind, subject, env, self.clock.now(), extra)}
 
     def refuse(
         self, action: str, decision: Decision, release: Release, env: str | None
@@ -213,7 +226,7 @@ class Session:
         if self.appended:
             self.audit.checkpoint(self.clock.now())
             # After the command's work (rollbacks included): a witness never blocks it.
-            pins = audit_anchors.anchors_from_policy(self.config.audit)
+            pins = audit_anchors.anchors_from_policy(self.trust.identities.audit)
             failed = audit_anchors.cosign_after_command(self.audit, pins, self.clock.now())
             for name, error in failed.items():
                 print(f"warning: witness {name} did not cosign: {error}", file=sys.stderr)
@@ -225,7 +238,10 @@ class Session:
         if self.repo is None:
             raise UsageError("riskctl build must run inside the repository's git working tree")
         commit = self.repo.head()
-        actor = self.actor or self.config.identity_for_email(commit.email) or commit.author
+        if self.trust.actor is None:
+            # Without --as the builder is the commit author's identity, still proven by its key.
+            self.trust.actor = self.trust.identities.identity_for_email(commit.email)
+        actor = self.require_actor()  # the builder: a dirty build's changes are theirs
         dirty = self.repo.dirty_paths()
         if dirty and not allow_dirty:
             self.record(
@@ -251,7 +267,7 @@ class Session:
             allow_dirty=allow_dirty,
             prod_release=ledger.releases.get(prod_id) if prod_id else None,
         )
-        release = out.release
+        release = replace(out.release, builder=actor)
         self.record(
             "release.built",
             actor=actor,
@@ -290,6 +306,10 @@ class Session:
         progress: bool = True,
     ) -> dict[str, Any]:
         release = self.ledger().release(ref)
+        if self.trust.actor is None:
+            # Without --as gates run as the release author's identity, still proven by its key.
+            self.trust.actor = self.trust.identities.identity_for_email(release.author_email)
+        self.require_actor()
         known = self.config.gates
         for name in (*only, *skip):
             if name not in known:
@@ -344,6 +364,9 @@ class Session:
                     "summary": result.summary,
                     "metrics": result.metrics,
                     "isolation": str(ctx.sandbox.isolation),
+                    # Counts only under the pinned policy's definition of this gate (sorted
+                    # after status and summary, which short views show first).
+                    "under_definition": gate_spec_digest(known[result.gate]),
                 },
             )
 
@@ -389,20 +412,27 @@ class Session:
 
     def review(self, ref: str) -> dict[str, Any]:
         actor = self.require_actor()
+        self.trust.require_pinned(None)
         release = self.ledger().release(ref)
-        author = self.config.identity_for_email(release.author_email)
+        author = author_identity(self.config, release)
         decision = evaluate_review(self.config, actor, release, author)
         if not decision.allowed:
             self.refuse("review.refused", decision, release, None)
-        self.record("review.recorded", release=release.digest, details={"release": release.id})
+        self.record(
+            "review.recorded",
+            release=release.digest,
+            details={"release": release.id, **self.sign(Kind.REVIEW, release.digest, None)},
+        )
         return {"release": release.id, "digest": release.digest, "reviewer": actor}
 
     def approve(
         self, ref: str, env: str, *, break_glass: bool = False, model_change: bool = False
     ) -> dict[str, Any]:
         actor = self.require_actor()
+        self.config.environment(env)  # validates the name
+        self.trust.require_pinned(env)
         release = self.ledger().release(ref)
-        author = self.config.identity_for_email(release.author_email)
+        author = author_identity(self.config, release)
         if model_change:
             return self._approve_model_change(actor, release, env, author)
         decision = evaluate_approval(
@@ -415,7 +445,14 @@ class Session:
             "approval.recorded",
             release=release.digest,
             env=env,
-            details={"release": release.id, "roles": roles, "break_glass": break_glass},
+            details={
+                "release": release.id,
+                "roles": roles,  # informative only: decisions re-derive roles from the policy
+                "break_glass": break_glass,
+                **self.sign(
+                    Kind.BREAK_GLASS if break_glass else Kind.APPROVAL, release.digest, env
+                ),
+            },
         )
         return {
             "release": release.id,
@@ -454,6 +491,7 @@ class Session:
                 "release": release.id,
                 "expected_impact": release.model_change_impact,
                 "reason": release.model_change_reason,
+                **self.sign(Kind.MODEL_CHANGE, release.digest, env),
             },
         )
         return {
@@ -491,14 +529,15 @@ class Session:
         if check_only and via:
             raise UsageError("--check and --via exclude each other: check first, then deploy")
         actor = self.require_actor()
+        env = self.config.environment(env_name)
+        self.trust.require_pinned(env_name)
         ledger = self.ledger()
         release = ledger.release(ref)
-        env = self.config.environment(env_name)
         chosen = strategy or env.strategy
         target: DeployTarget = (
             CommandTarget(via) if via else self.target_factory(self.home, self.loaded)
         )
-        if not check_only and chosen not in target.strategies:
+        if not check_only and chosen in env.allowed_strategies and chosen not in target.strategies:
             supported = ", ".join(sorted(str(s) for s in target.strategies))
             raise UsageError(
                 f"strategy {chosen} is not available on this target (available: {supported}); "
@@ -511,8 +550,11 @@ class Session:
             fast_track=fast_track,
             break_glass_reason=break_glass_reason,
             rollback_plan=rollback_plan,
+            strategy=chosen,
+            via=via is not None,
         )
-        facts = ledger.facts(release, env_name, self.config)
+        # Only reviews, approvals and gate results that verify against this policy count.
+        facts = trusted_facts(self.config, ledger.facts(release, env_name, self.config)).facts
         decision = evaluate_deploy(self.config, self.calendar, request, facts)
         if not decision.allowed:
             self.refuse("deploy.refused", decision, release, env_name)
@@ -522,8 +564,14 @@ class Session:
             why = {"release": release.id, "allowed": False, "missing": [str(exc)]}
             self.record("deploy.refused", release=release.digest, env=env_name, details=why)
             raise PolicyRefusedError(str(exc), (str(exc),)) from None
+        signed = self.sign(
+            Kind.DEPLOY_REQUEST, release.digest, env_name, strategy=str(chosen),
+            via=shlex.join(via) if via else None, check=check_only,
+        )  # fmt: skip
         if check_only:
-            details = {"release": release.id, "strategy": str(chosen), **decision.as_dict()}
+            details = {
+                "release": release.id, "strategy": str(chosen), **decision.as_dict(), **signed,
+            }  # fmt: skip
             self.record("deploy.checked", release=release.digest, env=env_name, details=details)
             return {**details, "env": env_name, "digest": release.digest}
         previous_id = ledger.current.get(env_name)
@@ -542,6 +590,7 @@ class Session:
                 or (f"restore {previous_id}" if previous_id else None),
                 **({"via": shlex.join(via)} if via else {}),
                 **decision.as_dict(),
+                **signed,
             },
         )
         weights = (
@@ -569,9 +618,16 @@ class Session:
         state.mkdir(parents=True, exist_ok=True)
         ledger = self.ledger()
         allowance = None
-        if release.model_change_impact is not None and ledger.model_change_approvals.get(
-            release.digest
-        ):
+        accepted = [
+            a
+            for a in ledger.model_change_signed.get(release.digest, ())
+            if Role.RISK in self.config.roles_of(a.actor)
+            and statement_counts(
+                self.config, Kind.MODEL_CHANGE, actor=a.actor, subject=a.digest, env=a.env,
+                statement=a.statement,
+            ) is None
+        ]  # fmt: skip
+        if release.model_change_impact is not None and accepted:
             allowance = release.model_change_impact
         golden = Path(env.shadow.golden_set)
         if not golden.is_absolute():
@@ -679,6 +735,7 @@ class Session:
     def _may_operate(self, env_name: str, what: str) -> str:
         actor = self.require_actor()
         env = self.config.environment(env_name)
+        self.trust.require_pinned(env_name)
         roles = self.config.roles_of(actor)
         if not roles & set(env.deployers):
             allowed = ", ".join(str(r) for r in env.deployers)
@@ -689,9 +746,22 @@ class Session:
 
     def promote(self, env_name: str) -> dict[str, Any]:
         actor = self._may_operate(env_name, "promote")
+        self._promote_in_window(env_name)
         self.record("rollout.promoted", env=env_name, details={"by": actor})
         outcome = self._controlled().promote(env_name, actor, self._sink(env_name))
         return self._control_result(env_name, outcome)
+
+    def _promote_in_window(self, env_name: str) -> None:
+        """A promotion moves traffic, so it is a deploy step: refused outside the environment's
+        windows and during the freeze, as the deploy itself would be (finding 10)."""
+        env = self.config.environment(env_name)
+        problems = window_problems(
+            self.clock.now(), env, self.config.freeze, self.config.calendar.timezone, self.calendar
+        )
+        if problems:
+            message = f"promote in {env_name} refused: " + "; ".join(problems)
+            self.record("promote.refused", env=env_name, details={"reason": message})
+            raise PolicyRefusedError(message, tuple(problems))
 
     def abort(self, env_name: str, reason: str) -> dict[str, Any]:
         actor = self._may_operate(env_name, "abort")
@@ -785,6 +855,10 @@ class Session:
             env = self.config.environment(name)
             if hasattr(target, "status_sink"):
                 target.status_sink = self._sink(name)
+            if hasattr(target, "status_converges"):
+                # Converging records and acts: only for a proven deployer of the environment
+                # (finding 10); anyone else gets a read-only look.
+                target.status_converges = self._may_converge(name)
             instance = target.status(name, env.port)
             extra = dict(instance.details)
             stable = extra.pop("stable_release", None) or ledger.current.get(name)
@@ -814,6 +888,16 @@ class Session:
                 **extra,
             }  # fmt: skip
         return {"environments": envs}
+
+    def _may_converge(self, env_name: str) -> bool:
+        if not self.actor:
+            return False
+        try:
+            name = self.require_actor()
+            self.trust.require_pinned(env_name)
+        except RiskctlError:
+            return False
+        return bool(self.config.roles_of(name) & set(self.config.environment(env_name).deployers))
 
     def history(self, limit: int | None = None) -> dict[str, Any]:
         ledger = self.ledger()
@@ -859,7 +943,7 @@ class Session:
         return {"releases": releases, "events": events}
 
     def verify(self) -> VerifyReport:
-        pins = audit_anchors.anchors_from_policy(self.config.audit)
+        pins = audit_anchors.anchors_from_policy(self.trust.identities.audit)
         return audit_anchors.verify_anchors(self.audit, pins, self.audit.verify())
 
     # -- incidents and DORA --------------------------------------------------------------------
@@ -873,6 +957,7 @@ class Session:
     ) -> dict[str, Any]:
         actor = self.require_actor()
         self.config.environment(env_name)  # validates the name
+        self.trust.require_pinned(env_name)
         if not summary.strip():
             raise UsageError("an incident needs a --summary saying what is wrong")
         release = self.ledger().release(release_ref) if release_ref else None
@@ -887,6 +972,7 @@ class Session:
                 "automatic": False,
                 "cause": "manual",
                 "release": release.id if release else None,
+                **self.sign(Kind.INCIDENT_OPEN, summary.strip(), env_name),
             },
         )
         return {"id": incident_id(int(entry["seq"])), "env": env_name, "summary": summary}
@@ -912,11 +998,13 @@ class Session:
                 f"resolving {incident.id} needs {' and '.join(missing)}: what caused it and the "
                 "test that now prevents a repeat"
             )
+        self.trust.require_pinned(incident.env)
         self.record(
             RESOLVED,
             actor=actor,
             env=incident.env,
             details={
+                **self.sign(Kind.INCIDENT_RESOLUTION, incident.id, incident.env),
                 "id": incident.id,
                 "root_cause": root_cause.strip(),
                 "regression_test": regression_test.strip(),
@@ -1030,6 +1118,7 @@ def open_session(
     clock: Clock | None = None,
     calendar: Calendar | None = None,
     target_factory: Callable[[Path, LoadedConfig], DeployTarget] | None = None,
+    key: str | None = None,
 ) -> Session:
     """Build a session from the environment (``RISKCTL_HOME``, ``RISKCTL_DATABASE_URL``, …)."""
     start = cwd or Path.cwd()
@@ -1038,9 +1127,23 @@ def open_session(
     loaded = load_config(resolve_config_path(config_path, root))
     home = Path(os.environ.get("RISKCTL_HOME") or ((root or start) / ".riskctl"))
     home.mkdir(parents=True, exist_ok=True)
+    try:
+        pinned, pin_error = read_pinned(home), None
+    except PinError as exc:
+        pinned, pin_error = None, str(exc)
+    trust = TrustContext(
+        loaded=loaded,
+        pinned=pinned,
+        pin_error=pin_error,
+        actor=resolve_actor(actor),
+        key_path=key,
+        environ=dict(os.environ),
+    )
     if clock is None:
         override = os.environ.get("RISKCTL_NOW")
-        if override and not loaded.config.clock_override:
+        # Another file can never unlock a clock override: the pinned policy must allow it too.
+        allowed = loaded.config.clock_override and trust.identities.clock_override
+        if override and not allowed:
             raise UsageError("RISKCTL_NOW is set but the policy file does not allow clock_override")
         try:
             clock = SystemClock() if not override else _fixed(override)
@@ -1049,9 +1152,9 @@ def open_session(
     store = open_store(home, os.environ.get("RISKCTL_DATABASE_URL"))
     if isinstance(store, PostgresAuditStore):
         store.check_ready()
-    pins = audit_anchors.anchors_from_policy(loaded.config.audit)
-    key = audit_anchors.open_audit_key(home / "keys", pins)
-    audit = AuditLog(store, key, home / "checkpoints.jsonl")
+    pins = audit_anchors.anchors_from_policy(trust.identities.audit)
+    audit_key = audit_anchors.open_audit_key(home / "keys", pins)
+    audit = AuditLog(store, audit_key, home / "checkpoints.jsonl")
     return Session(
         home=home,
         loaded=loaded,
@@ -1061,6 +1164,7 @@ def open_session(
         actor=resolve_actor(actor),
         repo=repo,
         target_factory=target_factory or _default_target,
+        trust=trust,
     )
 
 

@@ -20,7 +20,7 @@ from riskctl.config import LoadedConfig
 from riskctl.model import Strategy
 from riskctl.service import Session, open_session
 from riskctl.targets.interface import InstanceStatus, TargetOutcome, TargetRequest
-from tests.riskctl.fixture_project import make_project
+from tests.riskctl.fixture_project import keyring, make_project
 
 # A Monday in winter (EST), 10:00 New York: inside the prod window, outside the freeze.
 OPEN_NOW = "2026-03-02T15:00:00Z"
@@ -34,6 +34,8 @@ _CALLER_SETTINGS = (
     "RISKCTL_DATABASE_URL",
     "RISKCTL_NOW",
     "GITHUB_ACTOR",
+    "RISKCTL_KEYRING",
+    "RISKCTL_SIGNING_KEY",
 )
 
 
@@ -62,7 +64,12 @@ class Cli:
     def __init__(self, repo: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.repo, self.home = repo, home
         self.monkeypatch = monkeypatch
-        self.env = {"RISKCTL_HOME": str(home), "RISKCTL_NOW": OPEN_NOW}
+        # The test people's private keys: what proves each `--as NAME` (SPEC §6a).
+        self.env = {
+            "RISKCTL_HOME": str(home),
+            "RISKCTL_NOW": OPEN_NOW,
+            "RISKCTL_KEYRING": str(keyring()),
+        }
 
     def __call__(self, *args: str, now: str | None = None, **env: str) -> Result:
         self.monkeypatch.chdir(self.repo)
@@ -116,6 +123,7 @@ def session_for(
 ) -> Session:
     """A core session with a fixed clock, a fixed calendar and a fake target."""
     monkeypatch.setenv("RISKCTL_HOME", str(home))
+    monkeypatch.setenv("RISKCTL_KEYRING", str(keyring()))
     monkeypatch.delenv("RISKCTL_NOW", raising=False)
     monkeypatch.delenv("RISKCTL_DATABASE_URL", raising=False)
     fake = target or FakeTarget()
@@ -199,6 +207,9 @@ def template(tmp_path_factory: pytest.TempPathFactory, ports: dict[str, int]) ->
     mp = pytest.MonkeyPatch()
     try:
         cli = Cli(repo, home, mp)
+        # The fixture policy is the policy in force: pinned by its admin (SPEC §6a).
+        pinned = cli("policy", "pin", "--as", "admin")
+        assert pinned.code == 0, pinned.stderr
         built = cli("build", "--json")
         assert built.code == 0, built.stderr
         out = built.json()

@@ -15,12 +15,84 @@ endpoint answers 404.
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
+import shutil
 import subprocess
+import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
+
+import tomlkit
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from riskctl.trust.keys import public_line
 
 AUTHOR = ("eng-1", "eng-1@example.com")
+
+#: Everyone the tests act as (``admin`` pins the policy; ``mallory`` is in no policy).
+PEOPLE = ("eng-1", "eng-2", "qa-1", "risk-1", "rm-1", "sre-1", "sre-2", "admin", "mallory")
+
+
+def person_key(name: str) -> Ed25519PrivateKey:
+    """``name``'s signing key, derived from the name so every test process agrees on it (test
+    keys only: anyone can derive them)."""
+    return Ed25519PrivateKey.from_private_bytes(
+        hashlib.sha256(f"riskctl-test-key:{name}".encode()).digest()
+    )
+
+
+def public_key_line(name: str) -> str:
+    """``name``'s OpenSSH public line, as the policy lists it."""
+    return public_line(person_key(name).public_key(), name)
+
+
+def write_keyring(directory: Path) -> Path:
+    """A RISKCTL_KEYRING directory holding every test person's private key (mode 0600)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for name in PEOPLE:
+        path = directory / name
+        if not path.exists():
+            path.write_bytes(
+                person_key(name).private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.OpenSSH,
+                    serialization.NoEncryption(),
+                )
+            )
+            path.chmod(0o600)
+    return directory
+
+
+_keyring: list[Path] = []
+
+
+def keyring() -> Path:
+    """This process's keyring directory (created once, removed at exit)."""
+    if not _keyring:
+        made = Path(tempfile.mkdtemp(prefix="riskctl-keyring-"))
+        atexit.register(shutil.rmtree, made, True)
+        _keyring.append(write_keyring(made))
+    return _keyring[0]
+
+
+def with_keys(text: str) -> str:
+    """A policy text with each identity's public key added, and an ``admin`` identity that may
+    pin it."""
+    doc: Any = tomlkit.parse(text)
+    identities = doc.setdefault("identities", tomlkit.table(is_super_table=True))
+    if "admin" not in identities:
+        admin = tomlkit.table()
+        admin["roles"] = ["admin"]
+        identities["admin"] = admin
+    for name, ident in identities.items():
+        if name in PEOPLE and "keys" not in ident:
+            ident["keys"] = [public_key_line(name)]
+    return tomlkit.dumps(doc)
+
 
 PYPROJECT = """\
 [build-system]
@@ -256,7 +328,7 @@ def runtime_lock() -> str:
 
 def policy(ports: dict[str, int], *, osv_url: str = "http://127.0.0.1:9/v1/querybatch") -> str:
     """The fixture's delivery.toml: the real structure with fast gates and local ports."""
-    return textwrap.dedent(
+    return with_keys(textwrap.dedent(
         f"""\
         clock_override = true
 
@@ -316,6 +388,8 @@ def policy(ports: dict[str, int], *, osv_url: str = "http://127.0.0.1:9/v1/query
         port = {ports["dev-blue"]}
         slot_ports = [{ports["dev-blue"]}, {ports["dev-green"]}]
         deployers = ["engineer", "qa", "sre"]
+        experimental = true
+        allow_via = true
 
         [environments.staging]
         url = "http://127.0.0.1:{ports["staging"]}"
@@ -349,7 +423,7 @@ def policy(ports: dict[str, int], *, osv_url: str = "http://127.0.0.1:9/v1/query
         windows = [{{ days = ["mon", "tue", "wed", "thu", "fri"], start = "07:00", end = "20:00" }}]
         break_glass = {{ allowed = true, approvers = 2 }}
         """
-    )
+    ))  # fmt: skip
 
 
 def git(root: Path, *args: str, author: tuple[str, str] = AUTHOR) -> str:

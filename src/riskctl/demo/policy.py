@@ -13,6 +13,7 @@ is announced when the demo starts:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,16 +30,22 @@ def _shift_url(url: str) -> str:
 
 
 def demo_policy(
-    base: Path | None = None, *, golden_set: str = "repo/delivery/golden-set.json"
+    base: Path | None = None,
+    *,
+    golden_set: str = "repo/delivery/golden-set.json",
+    keys: Mapping[str, str] | None = None,
 ) -> str:
     """The demo's policy file text, from ``base`` (default: the repository's delivery.toml).
 
     ``golden_set`` is relative to where the policy file will be written (the demo workspace,
-    which holds the scratch clone in ``repo/``).
+    which holds the scratch clone in ``repo/``); ``keys`` maps identities to the public key
+    lines the demo generated for them.
     """
     source = base or Path.cwd() / "delivery.toml"
     doc: Any = tomlkit.parse(source.read_text(encoding="utf-8"))
     doc["clock_override"] = False
+    for name, line in (keys or {}).items():
+        doc["identities"][name]["keys"] = [line]
     for name, env in doc["environments"].items():
         env["url"] = _shift_url(str(env["url"]))
         env["port"] = int(env["port"]) + PORT_SHIFT

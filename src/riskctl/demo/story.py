@@ -38,10 +38,13 @@ from riskctl.demo.patches import DEFECT_PATCH, HARMLESS_PATCH, MODEL_CHANGE_PATC
 from riskctl.demo.policy import DEMO_GATES, demo_policy
 from riskctl.errors import RiskctlError
 from riskctl.targets.local import LocalTarget
+from riskctl.trust.keys import generate_key, public_line
 
 #: Where the demo keeps everything, relative to the repository root (git-ignored).
 WORKSPACE = ".riskctl-demo"
 AUTHOR = ("eng-1", "eng-1@example.com")
+#: Who runs each environment's store commands and daily run (a deployer there).
+OPERATOR = {"dev": "eng-1", "staging": "qa-1", "prod": "sre-1"}
 
 
 class DemoError(RuntimeError):
@@ -73,6 +76,11 @@ class Demo:
         return self.work / "home"
 
     @property
+    def keyring(self) -> Path:
+        """The demo people's private keys (RISKCTL_KEYRING): what proves each ``--as``."""
+        return self.work / "keyring"
+
+    @property
     def policy(self) -> Path:
         """The demo's policy file."""
         return self.work / "delivery-demo.toml"
@@ -80,7 +88,11 @@ class Demo:
     def env(self) -> dict[str, str]:
         """Environment of every riskctl the demo runs."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RISKCTL_", "GITHUB_"))}
-        env.update(RISKCTL_HOME=str(self.home), RISKCTL_CONFIG=str(self.policy))
+        env.update(
+            RISKCTL_HOME=str(self.home),
+            RISKCTL_CONFIG=str(self.policy),
+            RISKCTL_KEYRING=str(self.keyring),
+        )
         env["RISK_SERVICE_ANONYMIZE_KEY"] = self.anonymize_key()
         env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '/usr/bin:/bin')}"
         env["COLUMNS"] = "100"
@@ -176,13 +188,22 @@ class Demo:
             [_git(), "clone", "-q", "--no-hardlinks", str(self.root), str(self.repo)],
             check=True,
         )
+        keys = {
+            name: public_line(generate_key(self.keyring / name).public, name)
+            for name in load_config(self.root / "delivery.toml").config.identities
+        }
         anchors = anchor_policy(self.work, self.home)  # audit key + witness, pinned
-        self.policy.write_text(demo_policy() + anchors, encoding="utf-8")
+        self.policy.write_text(demo_policy(keys=keys) + anchors, encoding="utf-8")
+        self.say(
+            f"each person gets an Ed25519 signing key in {WORKSPACE}/keyring; the demo policy "
+            "lists their public keys and its admin pins it"
+        )
+        self.riskctl("policy", "pin", "--as", "admin")
         return _last_session(dt.datetime.now(dt.UTC).date())
 
     def release(self, label: str) -> str:
         """Build the current commit and run the demo's gates on it."""
-        built = self.riskctl_json("build")
+        built = self.riskctl_json("build", "--as", "eng-1")
         release = str(built["release"])
         self.releases[label] = release
         digest, kind = str(built["digest"])[:19], built["change_class"]
@@ -197,44 +218,60 @@ class Demo:
         self.riskctl("deploy", release, "--env", "dev", "--as", "eng-1")
         self.riskctl("deploy", release, "--env", "staging", "--as", "qa-1", expect=staging_expect)
 
-    def to_prod(self, release: str, *, expect: int = 0) -> None:
-        """QA sign-off, release approval, canary deploy by the SRE."""
+    def to_prod(self, release: str, *, expect: int = 0, seed: dt.date | None = None) -> None:
+        """QA sign-off, release approval, canary deploy by the SRE (after loading prod's data
+        with the release, when ``seed`` is its business date)."""
         self.riskctl("approve", release, "--env", "staging", "--as", "qa-1")
         self.riskctl("approve", release, "--env", "prod", "--as", "risk-1")
+        if seed is not None:
+            self.seed(release, seed, "prod")
         self.riskctl(
             "deploy", release, "--env", "prod", "--as", "sre-1",
             "--rollback-plan", "riskctl rollback --env prod restores the previous release",
             expect=expect,
         )  # fmt: skip
 
-    def seed(self, release: str, business_date: dt.date) -> None:
-        """Each environment's own data, loaded by the release before its first deploy."""
+    def seed(self, release: str, business_date: dt.date, *envs: str) -> None:
+        """Each environment's own data, loaded by the release before its first deploy there, by
+        one of the environment's deployers (exec runs only a release they could deploy)."""
         day = business_date.isoformat()
         delivery = write_delivery(self.work / "upstream", business_date)
-        self.say(
-            f"upstream delivers prod files: {delivery.positions.name} ({delivery.portfolios} desks,"
-            f" trader names included) and {delivery.market.name} ({delivery.sessions} sessions)"
-        )
+        if "dev" in envs:
+            self.say(
+                f"upstream delivers prod files: {delivery.positions.name} ({delivery.portfolios} "
+                f"desks, trader names included) and {delivery.market.name} ({delivery.sessions} "
+                "sessions)"
+            )
         anonymised = self.work / "upstream" / "positions-anonymised.csv"
         market = str(delivery.market)
 
         def service(env: str, *args: str) -> None:
-            self.riskctl("exec", "--env", env, "--release", release, "--", *args)
+            self.riskctl(
+                "exec", "--env", env, "--release", release, "--as", OPERATOR[env], "--", *args
+            )
 
-        service("dev", "db", "upgrade")
-        service("dev", "data", "generate", "--date", day)
-        service("staging", "db", "upgrade")
-        service("staging", "data", "anonymize", str(delivery.positions), str(anonymised))
-        service("staging", "data", "load", "--positions", str(anonymised), "--market", market)
-        service("prod", "db", "upgrade")
-        service("prod", "data", "load", "--positions", str(delivery.positions), "--market", market)
+        if "dev" in envs:
+            service("dev", "db", "upgrade")
+            service("dev", "data", "generate", "--date", day)
+        if "staging" in envs:
+            service("staging", "db", "upgrade")
+            service("staging", "data", "anonymize", str(delivery.positions), str(anonymised))
+            service("staging", "data", "load", "--positions", str(anonymised), "--market", market)
+        if "prod" in envs:
+            service("prod", "db", "upgrade")
+            service(
+                "prod", "data", "load", "--positions", str(delivery.positions), "--market", market
+            )
 
     def risk_runs(
         self, business_date: dt.date, envs: Sequence[str] = ("dev", "staging", "prod")
     ) -> None:
         """The guarded daily run in each environment, on its own data."""
         for env in envs:
-            self.riskctl("risk-run", "--env", env, "--date", business_date.isoformat())
+            self.riskctl(
+                "risk-run", "--env", env, "--date", business_date.isoformat(),
+                "--as", OPERATOR[env],
+            )  # fmt: skip
 
     def run(self) -> None:
         """The whole story."""
@@ -259,11 +296,11 @@ class Demo:
             "each environment gets its own data: dev synthetic, prod the upstream files, "
             "staging an anonymised copy of them"
         )
-        self.seed(v1, business_date)
+        self.seed(v1, business_date, "dev", "staging")
         self.through_staging(v1)
         self.say("eng-1 tries to approve their own release for prod:")
         self.riskctl("approve", v1, "--env", "prod", "--as", "eng-1", expect=3)
-        self.to_prod(v1)
+        self.to_prod(v1, seed=business_date)
         self.chapter("daily risk runs", "Each environment runs the day on its own data.")
         self.risk_runs(business_date)
 

@@ -74,6 +74,9 @@ class RolloutTarget:
         self.checks: Checks = checks or ServiceChecks()
         #: Where status-time convergence records what it did (set by the session).
         self.status_sink: EventSink = _no_sink
+        # False: status only looks (no converge, nothing recorded), for callers without the
+        # right to act on the environment (riskctl.service.Session.status).
+        self.status_converges = True
 
     def store(self, env: str) -> EnvStore:
         """The persisted state of ``env``."""
@@ -204,7 +207,7 @@ class RolloutTarget:
         store = run.store
         busy = store.busy()
         st = store.load()
-        if not busy:
+        if not busy and self.status_converges:
             with store.locked():
                 run.sink = self.status_sink
                 st = run.converge(st)

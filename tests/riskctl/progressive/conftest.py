@@ -28,7 +28,7 @@ from riskctl.config import load_config
 from riskctl.rollout.controller import RolloutTarget
 from riskctl.shadow.golden import generate_golden_set
 from tests.riskctl.conftest import Built, Cli, distinct_ports
-from tests.riskctl.fixture_project import commit_all
+from tests.riskctl.fixture_project import commit_all, with_keys
 
 BASE_BEHAVIOUR = """\
 \"\"\"Knobs the tests turn to make faulty releases (one commit and release each).\"\"\"
@@ -91,7 +91,7 @@ def progressive_policy(ports: dict[str, int], *, manual_pause: bool = False) -> 
         probe_rate = 40
         {pause if name == "prod" else ""}
         """
-    return textwrap.dedent(
+    return with_keys(textwrap.dedent(
         """\
         clock_override = true
         [identities.eng-1]
@@ -110,7 +110,7 @@ def progressive_policy(ports: dict[str, int], *, manual_pause: bool = False) -> 
         channels = [{ kind = "webhook", url_env = "RISKCTL_TEST_WEBHOOK_URL" }]
         attempts = 2
         """
-    ) + textwrap.dedent(env)
+    ) + textwrap.dedent(env))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,9 @@ def build_fleet(template: Built, base: Path, variants: Sequence[str]) -> Fleet:
     digests = {"v1": template.digest}
     try:
         cli = Cli(repo, home, mp)
+        # The progressive policy is the one in force here, pinned by the admin of the template's.
+        pinned = cli("policy", "pin", "--as", "admin", "--config", str(policy))
+        assert pinned.code == 0, pinned.stderr
         behaviour = repo / "src" / "fixture_svc" / "behaviour.py"
         for name in variants:
             changes = VARIANTS[name]

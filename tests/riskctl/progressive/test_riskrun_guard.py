@@ -53,12 +53,12 @@ def test_failed_run_on_new_release_falls_back_to_last_good(
     """v1 runs the day; after deploying a release whose run fails, the guard re-runs with v1."""
     releases = fleet.fleet.releases
     assert fleet("deploy", releases["v1"], "--env", "dev", "--as", "eng-1").code == 0
-    first = fleet("risk-run", "--env", "dev", "--date", DAY, "--json")
+    first = fleet("risk-run", "--env", "dev", "--date", DAY, "--as", "eng-1", "--json")
     assert first.code == 0, first.stderr
     assert first.json()["outcome"] == "succeeded"
 
     assert fleet("deploy", releases["runfails"], "--env", "dev", "--as", "eng-1").code == 0
-    second = fleet("risk-run", "--env", "dev", "--date", DAY, "--json")
+    second = fleet("risk-run", "--env", "dev", "--date", DAY, "--as", "eng-1", "--json")
     assert second.code == 0, second.stderr
     body = second.json()
     assert body["outcome"] == "fell_back"
@@ -85,7 +85,7 @@ def test_no_good_release_to_fall_back_to_fails(fleet: Env, webhook: list[dict[st
     """With no earlier good run, a failing run is a failure (exit 1) and alerts."""
     releases = fleet.fleet.releases
     assert fleet("deploy", releases["runfails"], "--env", "dev", "--as", "eng-1").code == 0
-    out = fleet("risk-run", "--env", "dev", "--date", DAY)
+    out = fleet("risk-run", "--env", "dev", "--date", DAY, "--as", "eng-1")
     assert out.code == 1
     assert "failed" in out.stdout + out.stderr
     assert any(e["event"] == "risk_run_failed" for e in webhook)

@@ -76,6 +76,8 @@ def test_bluegreen_switch_and_rollback_under_load_lose_nothing(fleet: Env) -> No
 def test_canary_pause_promote_and_abort_under_load_lose_nothing(fleet: Env) -> None:
     """A paused canary shows in status; abort takes it to 0 % and stops it with 0 failures."""
     paused = str(fleet.fleet.paused_policy)
+    # Decisions in prod use only the pinned policy: the admin puts the pausing copy in force.
+    assert fleet("policy", "pin", "--as", "admin", "--config", paused).code == 0
     assert _deploy(fleet, "v1", "prod", "sre-1", "--config", paused).code == 0
     with _steady(fleet, "prod") as load:
         out = _deploy(fleet, "v2", "prod", "sre-1", "--config", paused)
