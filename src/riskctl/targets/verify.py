@@ -86,8 +86,15 @@ def _record_of(wheel: Path) -> list[tuple[str, str]]:
 def verify_installed(site_packages: Path, wheel: Path) -> None:
     """Raise unless every file ``wheel`` (already verified) installed under ``site_packages``
     still has the hash the wheel's RECORD gives it."""
-    for rel, expected in _record_of(wheel):
+    for entry, expected in _record_of(wheel):
         algorithm, _, value = expected.partition("=")
+        rel, parts = entry, entry.split("/")
+        if parts[0].endswith(".data"):
+            # <name>.data/<scheme>/...: purelib/platlib land in site-packages; scripts, headers
+            # and data elsewhere (their installed form is rewritten, e.g. script shebangs).
+            if len(parts) < 3 or parts[1] not in ("purelib", "platlib"):
+                continue
+            rel = "/".join(parts[2:])
         path = site_packages / rel
         try:
             data = path.read_bytes()
