@@ -134,6 +134,9 @@ class AuditLog:
         self.witness = witness
         self.trusted: dict[str, Ed25519PublicKey] = {key.id: key.public, **(trusted or {})}
         self._lock = threading.Lock()
+        # Display only (the read-only dashboard, which shows verification beside what it folds):
+        # fold a trail even when it does not verify. Never set where a decision is taken.
+        self.display_only = False
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -196,6 +199,8 @@ class AuditLog:
         folded only because each carries a valid signature. Anything else raises
         :class:`AuditUnverifiedError` before any decision sees a single entry.
         """
+        if self.display_only:
+            return self.unverified_bodies()
         rows = self.store.entries()
         report = self.verify(rows)
         if not report.ok:

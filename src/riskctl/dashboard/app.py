@@ -179,6 +179,9 @@ def create_app(
         session: Session | None = None
         try:
             session = open_session()
+            # Reads only: a trail that does not verify is still shown, marked TAMPERED by the
+            # verification panel (decisions elsewhere refuse it; issue 8, finding 5).
+            session.audit.display_only = True
             return _json(read(session))
         except _RequestError as exc:
             return _error(exc.status, exc.message)
@@ -290,9 +293,7 @@ def create_app(
     @app.get("/api/audit/entries")
     def audit_entries(limit: LimitQuery = 50) -> Response:
         """The last ``limit`` audit entries, newest first (details summarised, as text)."""
-        # The raw entries are shown even when the trail does not verify (the page marks the
-        # bad ones); panels that fold the trail into state refuse instead (issue 8, finding 5).
-        return use(lambda s: audit_tail(s.audit.unverified_bodies(), limit))
+        return use(lambda s: audit_tail(s.audit.bodies(), limit))
 
     @app.get("/api/risk-runs")
     def latest_risk_runs(limit: LimitQuery = 20) -> Response:
