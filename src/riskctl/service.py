@@ -882,6 +882,7 @@ class Session:
             "rollout.abort_requested", "analysis.verdict", "shadow.compared",
             "risk-run", "risk-run-fell_back", "risk-run-failed", "notification.sent",
             "notification.failed", "exec", "incident.opened", "incident.resolved",
+            "policy.pinned", "exec.refused", "risk-run.refused", "promote.refused",
         )  # fmt: skip
         events = [
             {
