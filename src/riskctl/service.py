@@ -238,9 +238,8 @@ class Session:
         if self.repo is None:
             raise UsageError("riskctl build must run inside the repository's git working tree")
         commit = self.repo.head()
-        if self.trust.actor is None:
-            # Without --as the builder is the commit author's identity, still proven by its key.
-            self.trust.actor = self.trust.identities.identity_for_email(commit.email)
+        # Without --as the builder is the commit author's identity, still proven by its key.
+        self.trust.default_actor(self.trust.identities.identity_for_email(commit.email))
         actor = self.require_actor()  # the builder: a dirty build's changes are theirs
         dirty = self.repo.dirty_paths()
         if dirty and not allow_dirty:
@@ -306,9 +305,8 @@ class Session:
         progress: bool = True,
     ) -> dict[str, Any]:
         release = self.ledger().release(ref)
-        if self.trust.actor is None:
-            # Without --as gates run as the release author's identity, still proven by its key.
-            self.trust.actor = self.trust.identities.identity_for_email(release.author_email)
+        # Without --as gates run as the release author's identity, still proven by its key.
+        self.trust.default_actor(self.trust.identities.identity_for_email(release.author_email))
         self.require_actor()
         known = self.config.gates
         for name in (*only, *skip):
@@ -910,6 +908,7 @@ class Session:
             "rollout.abort_requested", "analysis.verdict", "shadow.compared",
             "risk-run", "risk-run-fell_back", "risk-run-failed", "notification.sent",
             "notification.failed", "exec", "incident.opened", "incident.resolved",
+            "policy.pinned", "exec.refused", "risk-run.refused", "promote.refused",
         )  # fmt: skip
         events = [
             {

@@ -160,3 +160,22 @@ def test_ci_identity_acts_through_the_cli(built: Built, cli: Cli, issuer: _Issue
     assert "the OIDC token proves ci-deployer" in impostor.stderr
     checked = [a for a in cli.audit_actions() if a == "deploy.checked"]
     assert len(checked) == 1
+
+
+def test_token_not_the_commit_author_decides_who_builds(issuer: _Issuer) -> None:
+    """`build`/`gates` default to the commit author's identity only when no OIDC token is given:
+    in CI the token's identity acts."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from riskctl.config import LoadedConfig  # noqa: PLC0415
+    from riskctl.trust.context import TrustContext  # noqa: PLC0415
+
+    loaded = LoadedConfig(_config(issuer), Path("policy.toml"), "sha256:" + "0" * 64)
+    for environ, expected in (({"RISKCTL_OIDC_TOKEN": issuer.token()}, "ci-deployer"), ({}, None)):
+        ctx = TrustContext(loaded, None, None, None, None, environ)
+        ctx.default_actor("eng-1")
+        if expected:
+            assert ctx.actor is None
+            assert ctx.prove().name == expected
+        else:
+            assert ctx.actor == "eng-1"

@@ -33,6 +33,9 @@ MAX_PROBLEMS = 50
 
 
 def _summary(details: Any) -> str:
+    if isinstance(details, Mapping) and details.get("statement"):
+        # A signed statement (riskctl.trust) is a long opaque envelope: say it is there.
+        details = {**details, "statement": "signed"}
     text = json.dumps(details, sort_keys=True, ensure_ascii=False, default=str)
     if text in ("{}", "null"):
         return ""

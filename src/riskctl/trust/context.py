@@ -83,6 +83,12 @@ class TrustContext:
         self._signer = Signer(name, key)
         return self._signer
 
+    def default_actor(self, name: str | None) -> None:
+        """Act as ``name`` when no one was named and no OIDC token says who acts (in CI the
+        token, not a default, decides)."""
+        if self.actor is None and not self.environ.get("RISKCTL_OIDC_TOKEN"):
+            self.actor = name
+
     def _prove_oidc(self, token: str) -> Signer:
         found = identity_from_token(token, self.identities)
         # In GitHub Actions GITHUB_ACTOR (whoever triggered the run) is always set; the token,
