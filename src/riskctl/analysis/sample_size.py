@@ -11,6 +11,11 @@ when the baseline has ``ratio`` times as many requests:
 * latency: the two-sample normal formula on log latencies (a ratio of medians is a shift of logs),
   divided by the Mann–Whitney test's asymptotic relative efficiency 3/π (Lehmann,
   *Nonparametrics*, 1975, §2.4; Noether, 1987).
+
+The error figure is a plan; the evidence can settle the question sooner: once the upper
+confidence bound on the canary's excess error rate is below the smallest increase worth catching
+(:func:`error_increase_excluded`), more requests cannot show that increase (a canary far better
+than a failing baseline needs no thousands of requests to be shown no worse).
 """
 
 from __future__ import annotations
@@ -63,4 +68,57 @@ def latency_samples(
     return math.ceil(n / MANN_WHITNEY_ARE)
 
 
-__all__ = ["MANN_WHITNEY_ARE", "error_samples", "latency_samples"]
+def error_increase_excluded(
+    canary: tuple[int, int], baseline: tuple[int, int], increase: float, *, alpha: float
+) -> bool:
+    """Whether the one-sided upper ``1 - alpha`` bound on canary rate − baseline rate (each side
+    ``(errors, requests)``) is below ``increase``.
+
+    Agresti & Caffo's interval (one error and one success added to each side: "Simple and
+    effective confidence intervals for proportions and differences of proportions", The American
+    Statistician 54 (2000): 280–288), which keeps its level with few or no errors, where the
+    plain Wald interval collapses to a point.
+    """
+    (ce, cn), (be, bn) = canary, baseline
+    pc, pb = (ce + 1) / (cn + 2), (be + 1) / (bn + 2)
+    spread = math.sqrt(pc * (1 - pc) / (cn + 2) + pb * (1 - pb) / (bn + 2))
+    return pc - pb + _z(1 - alpha) * spread < increase
+
+
+#: Past this many canary requests an exclusion is "never" for a window.
+MAX_SAMPLES = 1_000_000
+
+
+def exclusion_samples(
+    canary_rate: float, baseline_rate: float, increase: float, *, alpha: float, ratio: float
+) -> int | None:
+    """Canary requests after which, at these error rates, :func:`error_increase_excluded` holds
+    (the baseline seeing ``ratio`` times as many); None when it never would (the canary's rate is
+    that much worse already, or it takes more than :data:`MAX_SAMPLES`)."""
+    _check(alpha, 0.5, ratio)
+
+    def excluded(n: int) -> bool:
+        m = max(1, round(n * ratio))
+        return error_increase_excluded(
+            (round(canary_rate * n), n), (round(baseline_rate * m), m), increase, alpha=alpha
+        )
+
+    if canary_rate - baseline_rate >= increase or not excluded(MAX_SAMPLES):
+        return None
+    lo, hi = 0, 1
+    while not excluded(hi):
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:  # the bound narrows as n grows: bisect the first n it is below
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if excluded(mid) else (mid, hi)
+    return hi
+
+
+__all__ = [
+    "MANN_WHITNEY_ARE",
+    "MAX_SAMPLES",
+    "error_increase_excluded",
+    "error_samples",
+    "exclusion_samples",
+    "latency_samples",
+]

@@ -35,7 +35,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from riskctl.analysis.evidence import Evidence, gather, holm
-from riskctl.analysis.sample_size import error_samples, latency_samples
+from riskctl.analysis.sample_size import (
+    error_increase_excluded,
+    error_samples,
+    exclusion_samples,
+    latency_samples,
+)
 from riskctl.analysis.statistics import (
     ErrorRateTest,
     LatencyTest,
@@ -135,18 +140,33 @@ def look_alpha(policy: AnalysisPolicy, *, interim: bool) -> float:
 
 
 def samples_needed(o: Observation, ev: Evidence, policy: AnalysisPolicy) -> tuple[int, int, int]:
-    """(needed, for errors, for latency): canary requests to catch the smallest effects."""
+    """(needed, for errors, for latency): canary requests the window needs to decide.
+
+    Errors: the fewer of the requests to catch the smallest increase worth catching with the
+    policy's power, and the requests after which, at the rates seen, that increase would be
+    excluded (0 once it is); latency: the requests to catch the smallest slowdown worth catching.
+    """
     alpha = look_alpha(policy, interim=False) / HYPOTHESES
     ratio = o.baseline_requests / o.canary_requests if o.canary_requests else 1.0
     ratio = max(ratio, 0.01)
     base_rate = o.baseline_errors / o.baseline_requests if o.baseline_requests else 0.0
+    base_rate = min(base_rate, 0.99)
+    canary_rate = o.canary_errors / o.canary_requests if o.canary_requests else base_rate
     for_errors = error_samples(
-        min(base_rate, 0.99),
+        base_rate, policy.detect_error_increase, alpha=alpha, power=policy.power, ratio=ratio
+    )
+    if error_increase_excluded(
+        (o.canary_errors, o.canary_requests),
+        (o.baseline_errors, o.baseline_requests),
         policy.detect_error_increase,
         alpha=alpha,
-        power=policy.power,
-        ratio=ratio,
-    )
+    ):
+        for_errors = 0
+    else:
+        sooner = exclusion_samples(
+            canary_rate, base_rate, policy.detect_error_increase, alpha=alpha, ratio=ratio
+        )
+        for_errors = min(for_errors, sooner) if sooner is not None else for_errors
     for_latency = 0
     if math.isfinite(ev.log_sd) and len(o.baseline_latencies) >= 2:
         for_latency = latency_samples(
@@ -247,7 +267,11 @@ def assess(
     ):
         metrics["canary_over_ceiling"] = float(slow)
         metrics["baseline_over_ceiling"] = float(ev.baseline_slow)
-        alike = latency.baseline_samples >= policy.min_samples and slow_adj >= alpha
+        # The baseline must have been measured about as fully (a canary slow on every request
+        # is not excused by a baseline of two slow requests); half the canary's count allows for
+        # an even split whose sides' answers arrive a little apart.
+        measured = min(policy.min_samples, latency.canary_samples / 2)
+        alike = latency.baseline_samples >= measured and slow_adj >= alpha
         baseline = (
             f"baseline {ev.baseline_slow} of {latency.baseline_samples}, "
             f"{_test(ev, ev.intervals > 1, 'Fisher')} p = {ev.slow_p:.2g}"

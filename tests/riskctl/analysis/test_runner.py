@@ -25,7 +25,11 @@ def _growing(canary_rate: float, baseline_rate: float) -> WindowProbe:
     return WindowProbe(stats=stats, canary_alive=lambda: True, abort_requested=lambda: None)
 
 
-SPEC = Analysis(seconds=1.0, interval_s=0.25, min_samples=30, probe_rate=0)
+# The smallest error increase worth catching is large, so the judge needs no more than
+# min_samples (30) of a canary without errors: the window's timing is what is tested here.
+SPEC = Analysis(
+    seconds=1.0, interval_s=0.25, min_samples=30, probe_rate=0, detect_error_increase=0.25
+)
 
 
 def _window(probe: WindowProbe) -> tuple[Phase, float]:

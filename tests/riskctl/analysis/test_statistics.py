@@ -1,4 +1,4 @@
-"""The paired tests, the sample sizes and Holm's correction against references."""
+"""The paired tests, the sample sizes, Holm's correction and the slicing by interval."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ import pytest
 from scipy import stats
 
 from riskctl.analysis.evidence import holm
-from riskctl.analysis.sample_size import MANN_WHITNEY_ARE, error_samples, latency_samples
+from riskctl.analysis.load import Sample
+from riskctl.analysis.runner import slice_samples
+from riskctl.analysis.sample_size import (
+    MANN_WHITNEY_ARE,
+    error_increase_excluded,
+    error_samples,
+    exclusion_samples,
+    latency_samples,
+)
 from riskctl.analysis.statistics import stratified_exact_p, van_elteren_p
 
 #: Agreement with scipy and with the brute-force sums (floating-point sums of many terms).
@@ -113,3 +121,24 @@ def test_holm_adjusted_p_values() -> None:
     """Holm (1979): p = 0.01, 0.04, 0.03 adjust to 0.03, 0.06, 0.06."""
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_exclusion_samples_is_the_first_n_that_excludes() -> None:
+    """With no errors on either side, the n returned is the first whose Agresti–Caffo bound
+    excludes +5 % (and the one before does not); a canary already 5 points worse never does."""
+    n = exclusion_samples(0.0, 0.0, 0.05, alpha=0.01, ratio=9.0)
+    assert n is not None
+    assert error_increase_excluded((0, n), (0, 9 * n), 0.05, alpha=0.01)
+    assert not error_increase_excluded((0, n - 1), (0, 9 * (n - 1)), 0.05, alpha=0.01)
+    assert exclusion_samples(0.06, 0.01, 0.05, alpha=0.01, ratio=9.0) is None
+    # Zero errors in 30 requests cannot exclude 5 % (the rule of three puts the bound near 10 %).
+    assert not error_increase_excluded((0, 30), (0, 270), 0.05, alpha=0.05)
+
+
+def test_slice_samples_by_send_time() -> None:
+    """Samples fall in the interval between the looks they were sent in; earlier ones in the
+    first, later ones in the last."""
+    samples = [Sample("a", 200, 0.01, t) for t in (0.5, 1.2, 1.9, 2.1, 3.5)]
+    parts = slice_samples(samples, [1.0, 2.0, 3.0])
+    assert [[s.sent_at for s in p.samples] for p in parts] == [[0.5, 1.2, 1.9], [2.1, 3.5]]
+    assert len(slice_samples(samples, [1.0])) == 1
