@@ -50,9 +50,35 @@ def _will_reach(verdict: Verdict, needed: int, elapsed: float, horizon: float) -
     return seen > 0 and seen / elapsed * horizon >= needed
 
 
+def must_conclude(verdict: Verdict, elapsed: float, window: float, min_samples: int) -> bool:
+    """Whether a look still short of samples (Running after the window) must now conclude:
+    past the plain extension and either at the bound or too slow to get there."""
+    needed = int(verdict.metrics.get("samples_needed", min_samples))
+    return (
+        verdict.phase is Phase.RUNNING
+        and elapsed >= EXTEND * window
+        and (
+            elapsed >= EXTEND_MAX * window
+            or not _will_reach(verdict, needed, elapsed, EXTEND_MAX * window)
+        )
+    )
+
+
+def concluded(verdict: Verdict, elapsed: float, window: float) -> bool:
+    """Whether a look ends the window: a failure at once, anything but Running after it, and an
+    Inconclusive (a stall) at once."""
+    return (
+        verdict.phase is Phase.FAILED
+        or (elapsed >= window and verdict.phase is not Phase.RUNNING)
+        or verdict.phase is Phase.INCONCLUSIVE
+    )
+
+
 __all__ = [
     "AnalysisOutcome",
     "WindowProbe",
+    "concluded",
+    "must_conclude",
     "policy_of",
     "run_window",
     "scrape_targets",
@@ -336,21 +362,9 @@ def run_window(
                 elapsed = time.monotonic() - begin
                 marks.append(time.perf_counter())
                 verdict = observe(final=False, interim=elapsed < window)
-                needed = int(verdict.metrics.get("samples_needed", spec.min_samples))
-                if (
-                    verdict.phase is Phase.RUNNING
-                    and elapsed >= EXTEND * window
-                    and (
-                        elapsed >= EXTEND_MAX * window
-                        or not _will_reach(verdict, needed, elapsed, EXTEND_MAX * window)
-                    )
-                ):
+                if must_conclude(verdict, elapsed, window, spec.min_samples):
                     verdict = observe(final=True)  # still short of samples: Inconclusive
-                if verdict.phase is Phase.FAILED or (
-                    elapsed >= window and verdict.phase is not Phase.RUNNING
-                ):
-                    return AnalysisOutcome(verdict, None, rate, elapsed)
-                if verdict.phase is Phase.INCONCLUSIVE:
+                if concluded(verdict, elapsed, window):
                     return AnalysisOutcome(verdict, None, rate, elapsed)
         finally:
             if load is not None:

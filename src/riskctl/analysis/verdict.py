@@ -44,7 +44,7 @@ from riskctl.analysis.sample_size import (
 from riskctl.analysis.statistics import (
     ErrorRateTest,
     LatencyTest,
-    compare_error_rates,
+    check_counts,
 )
 
 
@@ -189,12 +189,9 @@ def assess(
     """
     o = observation
     ev = gather(o, policy.max_p99_seconds)
-    errors = replace(
-        compare_error_rates(
-            o.canary_errors, o.canary_requests, o.baseline_errors, o.baseline_requests
-        ),
-        p_value=ev.error_p,
-    )
+    counts = (o.canary_errors, o.canary_requests, o.baseline_errors, o.baseline_requests)
+    check_counts(*counts)
+    errors = ErrorRateTest(*counts, p_value=ev.error_p)
     latency = _latency(o, ev.latency_p)
     needed, for_errors, for_latency = samples_needed(o, ev, policy)
     short = o.canary_requests < needed or o.baseline_requests < policy.min_samples
