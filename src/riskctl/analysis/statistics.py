@@ -140,8 +140,6 @@ def stratified_exact_p(strata: Sequence[Stratum]) -> float:
     interval's margins, are hypergeometric; the intervals are independent, so the sum is the
     convolution of those laws. An interval one side saw nothing of carries no information.
     """
-    from scipy import stats  # noqa: PLC0415 - see the import note above
-
     law = np.ones(1)
     seen = 0
     for ce, cn, be, bn in strata:
@@ -150,6 +148,8 @@ def stratified_exact_p(strata: Sequence[Stratum]) -> float:
         events = ce + be
         if cn == 0 or bn == 0 or events == 0:
             continue
+        from scipy import stats  # noqa: PLC0415 - see the import note; only where events are
+
         lo, hi = max(0, events - bn), min(events, cn)
         part = np.zeros(hi + 1)
         part[lo:] = stats.hypergeom.pmf(np.arange(lo, hi + 1), cn + bn, events, cn)

@@ -144,7 +144,8 @@ def samples_needed(o: Observation, ev: Evidence, policy: AnalysisPolicy) -> tupl
 
     Errors: the fewer of the requests to catch the smallest increase worth catching with the
     policy's power, and the requests after which, at the rates seen, that increase would be
-    excluded (0 once it is); latency: the requests to catch the smallest slowdown worth catching.
+    excluded (at most those seen once it is); latency: the requests to catch the smallest
+    slowdown worth catching.
     """
     alpha = look_alpha(policy, interim=False) / HYPOTHESES
     ratio = o.baseline_requests / o.canary_requests if o.canary_requests else 1.0
@@ -155,18 +156,18 @@ def samples_needed(o: Observation, ev: Evidence, policy: AnalysisPolicy) -> tupl
     for_errors = error_samples(
         base_rate, policy.detect_error_increase, alpha=alpha, power=policy.power, ratio=ratio
     )
+    sooner = exclusion_samples(
+        canary_rate, base_rate, policy.detect_error_increase, alpha=alpha, ratio=ratio
+    )
+    if sooner is not None:
+        for_errors = min(for_errors, sooner)
     if error_increase_excluded(
         (o.canary_errors, o.canary_requests),
         (o.baseline_errors, o.baseline_requests),
         policy.detect_error_increase,
         alpha=alpha,
     ):
-        for_errors = 0
-    else:
-        sooner = exclusion_samples(
-            canary_rate, base_rate, policy.detect_error_increase, alpha=alpha, ratio=ratio
-        )
-        for_errors = min(for_errors, sooner) if sooner is not None else for_errors
+        for_errors = min(for_errors, o.canary_requests)  # already enough
     for_latency = 0
     if math.isfinite(ev.log_sd) and len(o.baseline_latencies) >= 2:
         for_latency = latency_samples(
@@ -264,6 +265,7 @@ def assess(
     ):
         metrics["canary_over_ceiling"] = float(slow)
         metrics["baseline_over_ceiling"] = float(ev.baseline_slow)
+        metrics["canary_expected_over_ceiling"] = ev.expected_slow  # at the baseline's share
         # The baseline must have been measured about as fully (a canary slow on every request
         # is not excused by a baseline of two slow requests); half the canary's count allows for
         # an even split whose sides' answers arrive a little apart.
