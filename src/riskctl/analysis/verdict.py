@@ -169,9 +169,16 @@ def samples_needed(o: Observation, ev: Evidence, policy: AnalysisPolicy) -> tupl
     ):
         for_errors = min(for_errors, o.canary_requests)  # already enough
     for_latency = 0
-    if math.isfinite(ev.log_sd) and len(o.baseline_latencies) >= 2:
+    if math.isfinite(ev.log_sd) and math.isfinite(ev.baseline_p50) and ev.baseline_p50 > 0:
+        # A slowdown is worth catching only if it would be material: on a 2 ms service 1.5x is
+        # +1 ms, below the policy's absolute floor, so the smallest one worth catching is larger.
+        worth = max(
+            policy.detect_latency_ratio,
+            policy.max_latency_ratio,
+            1 + policy.min_latency_increase_s / ev.baseline_p50,
+        )
         for_latency = latency_samples(
-            ev.log_sd, policy.detect_latency_ratio, alpha=alpha, power=policy.power, ratio=ratio
+            ev.log_sd, worth, alpha=alpha, power=policy.power, ratio=ratio
         )
     return max(policy.min_samples, for_errors, for_latency), for_errors, for_latency
 

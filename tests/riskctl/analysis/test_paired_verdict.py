@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from riskctl.analysis import AnalysisPolicy, Observation, Phase, assess
 from riskctl.analysis.verdict import look_alpha
 
@@ -124,3 +126,20 @@ def test_errors_pair_only_when_the_slices_hold_every_request() -> None:
         250, 1, 1900, 2, obs.canary_latencies, obs.baseline_latencies, slices=obs.slices
     )
     assert "Fisher paired" not in assess(more, POLICY).summary()
+
+
+def test_a_slowdown_below_the_floor_is_not_worth_sampling_for() -> None:
+    """The same spread of latencies needs far fewer samples on a 2 ms service than on a 40 ms
+    one: 1.5x of 2 ms is below the 10 ms floor, so the smallest slowdown worth catching there is
+    6x (1 + 10/2)."""
+    rng = np.random.default_rng(7)
+    spread = rng.lognormal(0.0, 1.0, 2000)
+    fast = [float(x) * 0.002 for x in spread]
+    slow = [float(x) * 0.040 for x in spread]
+    need = {
+        name: assess(Observation(200, 0, 1800, 0, b[:200], b[200:]), POLICY).metrics[
+            "samples_needed_latency"
+        ]
+        for name, b in (("fast", fast), ("slow", slow))
+    }
+    assert need["slow"] > 5 * need["fast"], need
