@@ -84,7 +84,7 @@ class AnalysisPolicy:
     min_latency_increase_s: float = 0.010
     max_p99_seconds: float = 2.0  # absolute ceiling on the canary's p99
     # The smallest defects worth catching, and the chance to catch them, size the sample.
-    detect_error_increase: float = 0.05
+    detect_error_increase: float = 0.10
     detect_latency_ratio: float = 1.5
     power: float = 0.9
     # Looks before the deciding one that may fail early (0: the window is looked at once).

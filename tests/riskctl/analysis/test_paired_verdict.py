@@ -9,7 +9,7 @@ import numpy as np
 from riskctl.analysis import AnalysisPolicy, Observation, Phase, assess
 from riskctl.analysis.verdict import look_alpha
 
-POLICY = AnalysisPolicy(min_samples=100, alpha=0.01)
+POLICY = AnalysisPolicy(min_samples=100, alpha=0.01, detect_error_increase=0.05)
 #: Ten intervals; 20 canary and 180 baseline requests in each (a 10 % / 90 % split).
 INTERVALS, CANARY, BASELINE = 10, 20, 180
 
@@ -80,7 +80,7 @@ def test_the_issue_window_is_not_a_failure() -> None:
         slices.append(Observation(n_c, 0, n_b, 0, c, b))
     obs = _whole(slices)
     assert (obs.canary_requests, obs.baseline_requests) == (66, 614)
-    policy = AnalysisPolicy(min_samples=60, alpha=0.01)
+    policy = AnalysisPolicy(min_samples=60, alpha=0.01, detect_error_increase=0.05)
     verdict = assess(obs, policy)
     assert verdict.phase is Phase.INCONCLUSIVE, verdict.summary()
     assert verdict.summary().startswith("Inconclusive: 66 of ")
@@ -91,7 +91,7 @@ def test_sparse_errors_are_judged_by_the_exact_test() -> None:
     """1 error in 60 vs 0 in 600: Fisher's exact p = 60/660 (the error falls on the canary's side
     by chance one time in 11), no failure and no ceiling; 3 in 60 vs 0 in 600 fails on the exact
     test (p = C(60,3)/C(660,3)) while the 5 % ceiling, needing five errors, stays silent."""
-    policy = AnalysisPolicy(min_samples=50, alpha=0.01)
+    policy = AnalysisPolicy(min_samples=50, alpha=0.01, detect_error_increase=0.05)
     one = assess(Observation(60, 1, 600, 0), policy)
     assert one.phase is Phase.INCONCLUSIVE, one.summary()
     assert math.isclose(one.errors.p_value, 60 / 660, rel_tol=1e-9)
@@ -107,7 +107,7 @@ def test_sparse_errors_are_judged_by_the_exact_test() -> None:
 def test_interim_looks_spend_a_small_share_of_alpha() -> None:
     """3 errors in 60 vs 0 in 600 (p ≈ 7e-4) fails at the deciding look but not at an interim
     one of ten, whose level is alpha x 0.2 / 10 = 2e-4: peeking does not spend the whole alpha."""
-    policy = AnalysisPolicy(min_samples=50, alpha=0.01, looks=10)
+    policy = AnalysisPolicy(min_samples=50, alpha=0.01, looks=10, detect_error_increase=0.05)
     assert look_alpha(policy, interim=True) == 0.01 * 0.2 / 10
     obs = Observation(60, 3, 600, 0)
     assert assess(obs, policy, final=False, interim=True).phase is Phase.RUNNING

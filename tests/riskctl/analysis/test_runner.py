@@ -61,7 +61,9 @@ def test_the_window_extends_to_the_samples_the_judge_needs() -> None:
     """min_samples (30) is reached in the window, but excluding +5 % errors takes ~75 canary
     requests without errors: at 40 a second the window runs on past its second and decides
     Successful once they are in, saying n of m."""
-    spec = Analysis(seconds=1.0, interval_s=0.25, min_samples=30, probe_rate=0)
+    spec = Analysis(
+        seconds=1.0, interval_s=0.25, min_samples=30, probe_rate=0, detect_error_increase=0.05
+    )
     out = run_window(
         spec, targets={}, bodies=[{}], headers={}, canary_slot="green", stable_slot="blue",
         canary_share=0.1, real_rate=1e6, probe=_growing(40, 400),
