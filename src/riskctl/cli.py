@@ -320,6 +320,9 @@ def status(
             verdict = e.get("analysis")
             if verdict:
                 lines.append(f"         analysis: {verdict['summary']}")
+                if verdict.get("samples"):  # the sample size the judge needed (issue 13)
+                    n = verdict["samples"]
+                    lines.append(f"         samples: {n['canary']} of {n['needed']} needed")
             shadow = e.get("shadow")
             if shadow:
                 lines.append(f"         {shadow['summary']}")

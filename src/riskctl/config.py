@@ -160,6 +160,11 @@ class Analysis(_Model):
     max_latency_ratio: float = Field(default=1.5, gt=1)
     min_latency_increase_ms: float = Field(default=10.0, ge=0)
     max_p99_seconds: float = Field(default=2.0, gt=0)
+    # The smallest defects worth catching and the chance to catch them: they size the canary's
+    # sample ("Inconclusive: n of m samples" until it is reached; riskctl.analysis.sample_size).
+    detect_error_increase: float = Field(default=0.10, gt=0, le=1)
+    detect_latency_ratio: float = Field(default=1.5, gt=1)
+    power: float = Field(default=0.9, ge=0.5, lt=1)
     max_load_rate: float = Field(default=300.0, gt=0, le=2000)
     probe_rate: float = Field(default=20.0, ge=0, le=2000)
     pause_seconds: float = Field(default=0.0, ge=0)

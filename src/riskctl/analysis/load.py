@@ -31,11 +31,13 @@ SYNTHETIC_HEADERS: Mapping[str, str] = {"X-Riskctl-Load": "1"}
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One request: which slot answered, the HTTP status (0 = no answer) and its latency."""
+    """One request: which slot answered, the HTTP status (0 = no answer), its latency, and when it
+    was sent (``time.perf_counter()``; the analysis pairs the sides by interval with it)."""
 
     slot: str
     status: int
     latency: float
+    sent_at: float = 0.0
 
     @property
     def failed(self) -> bool:
@@ -90,9 +92,10 @@ async def _run(
                         response.headers.get("x-served-by", "?"),
                         response.status_code,
                         time.perf_counter() - start,
+                        start,
                     )
                 except httpx.HTTPError:
-                    sample = Sample("?", 0, time.perf_counter() - start)
+                    sample = Sample("?", 0, time.perf_counter() - start, start)
                 result.samples.append(sample)
 
         tasks = []
@@ -215,9 +218,10 @@ class BackgroundLoad:
                             slot or response.headers.get("x-served-by", "?"),
                             response.status_code,
                             time.perf_counter() - start,
+                            start,
                         )
                     except httpx.HTTPError:
-                        sample = Sample(slot or "?", 0, time.perf_counter() - start)
+                        sample = Sample(slot or "?", 0, time.perf_counter() - start, start)
                     with self._lock:
                         self.result.samples.append(sample)
 

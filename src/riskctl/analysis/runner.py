@@ -4,21 +4,26 @@ Observations come from HAProxy's per-slot counters (all traffic, real and synthe
 instances' own metrics, a Prometheus server where ``prometheus_url`` is configured, and the
 synthetic samples (latency distributions, which HAProxy does not keep per server). Each counter
 source is one error observation per slot: whichever saw the most requests counts, with the most
-errors seen. When the traffic the canary would get in the window is below the minimum sample,
-synthetic load from the golden set fills the gap. A failure is acted on as soon as it is
-significant; success needs the whole window. A configured Prometheus server that cannot answer
-never passes a window silently: the verdict says so and is decided by the other sources.
+errors seen. The samples are also split by the interval (look) they were sent in, so the judge
+compares the sides over the same seconds. When the traffic the canary would get in the window is
+below the sample the judge will need, synthetic load from the golden set fills the gap. A failure
+is acted on as soon as it is significant at the level of an interim look; success needs the whole
+window and the samples to catch the policy's smallest defects (the window extends, bounded). A
+configured Prometheus server that cannot answer never passes a window silently: the verdict says
+so and is decided by the other sources.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from riskctl.analysis.load import BackgroundLoad, LoadResult
+from riskctl.analysis.load import BackgroundLoad, LoadResult, Sample
 from riskctl.analysis.prometheus import InstanceMetrics, histogram_quantile
 from riskctl.analysis.prometheus_server import PrometheusServer, PrometheusServerError, ServerWindow
 from riskctl.analysis.providers import observation_from_load
@@ -45,18 +50,50 @@ def _will_reach(verdict: Verdict, needed: int, elapsed: float, horizon: float) -
     return seen > 0 and seen / elapsed * horizon >= needed
 
 
+def must_conclude(verdict: Verdict, elapsed: float, window: float, min_samples: int) -> bool:
+    """Whether a look still short of samples (Running after the window) must now conclude:
+    past the plain extension and either at the bound or too slow to get there."""
+    needed = int(verdict.metrics.get("samples_needed", min_samples))
+    return (
+        verdict.phase is Phase.RUNNING
+        and elapsed >= EXTEND * window
+        and (
+            elapsed >= EXTEND_MAX * window
+            or not _will_reach(verdict, needed, elapsed, EXTEND_MAX * window)
+        )
+    )
+
+
+def concluded(verdict: Verdict, elapsed: float, window: float) -> bool:
+    """Whether a look ends the window: a failure at once, anything but Running after it, and an
+    Inconclusive (a stall) at once."""
+    return (
+        verdict.phase is Phase.FAILED
+        or (elapsed >= window and verdict.phase is not Phase.RUNNING)
+        or verdict.phase is Phase.INCONCLUSIVE
+    )
+
+
 __all__ = [
     "AnalysisOutcome",
     "WindowProbe",
+    "concluded",
+    "must_conclude",
     "policy_of",
     "run_window",
     "scrape_targets",
+    "slice_samples",
     "synthetic_rate",
 ]
 
 
-def policy_of(spec: Analysis) -> AnalysisPolicy:
-    """The pure analysis thresholds of a ``delivery.toml`` analysis table."""
+def policy_of(spec: Analysis, seconds: float | None = None) -> AnalysisPolicy:
+    """The pure analysis thresholds of a ``delivery.toml`` analysis table.
+
+    ``looks``: the most looks a window of ``seconds`` (default: the spec's) can take before its
+    deciding one, extensions included; they share the interim part of alpha.
+    """
+    window = spec.seconds if seconds is None else seconds
     return AnalysisPolicy(
         min_samples=spec.min_samples,
         alpha=spec.alpha,
@@ -65,14 +102,32 @@ def policy_of(spec: Analysis) -> AnalysisPolicy:
         max_latency_ratio=spec.max_latency_ratio,
         min_latency_increase_s=spec.min_latency_increase_ms / 1e3,
         max_p99_seconds=spec.max_p99_seconds,
+        detect_error_increase=spec.detect_error_increase,
+        detect_latency_ratio=spec.detect_latency_ratio,
+        power=spec.power,
+        looks=max(1, math.ceil(EXTEND_MAX * window / spec.interval_s)),
     )
 
 
 def synthetic_rate(spec: Analysis, canary_share: float, real_rate: float) -> float:
-    """Requests per second to add so the canary sees ``min_samples`` within the window."""
+    """Requests per second to add so the canary sees ``min_samples`` within the window.
+
+    The judge may need more (the samples to catch the policy's smallest defects, known only once
+    the baseline is seen): the window then extends, bounded, rather than the load rising.
+    """
     share = max(canary_share, 0.01)
     needed = 1.5 * spec.min_samples / (spec.seconds * share)
     return min(spec.max_load_rate, max(spec.probe_rate, needed - real_rate))
+
+
+def slice_samples(samples: Sequence[Sample], marks: Sequence[float]) -> list[LoadResult]:
+    """The samples split by the interval between consecutive ``marks`` they were sent in (the
+    first interval takes anything earlier, the last anything later)."""
+    parts = [LoadResult() for _ in range(max(1, len(marks) - 1))]
+    inner = marks[1:-1]
+    for sample in samples:
+        parts[bisect.bisect_right(inner, sample.sent_at)].samples.append(sample)
+    return parts
 
 
 @dataclass(frozen=True)
@@ -248,7 +303,7 @@ def run_window(
     def measure() -> AnalysisOutcome:
         """One measurement of the window: load, observe, decide (early on failure)."""
         window = spec.seconds if seconds is None else seconds
-        policy = policy_of(spec)
+        policy = policy_of(spec, window)
         rate = synthetic_rate(spec, canary_share, real_rate)
         before = list(probe.stats()) if probe.stats else None
         metrics_before = dict(probe.metrics()) if probe.metrics else {}
@@ -260,11 +315,12 @@ def run_window(
             else None
         )
         begin = time.monotonic()
+        marks = [time.perf_counter()]  # the looks' times: the intervals the sides are paired by
         load = None
         if rate > 0:
             load = BackgroundLoad(targets, bodies, rate=rate, headers=headers).start()
 
-        def observe(final: bool) -> Verdict:
+        def observe(final: bool, interim: bool = False) -> Verdict:
             samples = load.snapshot() if load else LoadResult()
             after = list(probe.stats()) if probe.stats else None
             crashed = not probe.canary_alive()
@@ -279,7 +335,11 @@ def run_window(
                 samples, before=before, after=after, canary=canary_slot, stable=stable_slot,
                 crashed=crashed, metrics=deltas, server=seen,
             )  # fmt: skip
-            verdict = assess(obs, policy, final=final)
+            slices = tuple(
+                observation_from_load(part, canary_slot, stable_slot)
+                for part in slice_samples(samples.samples, marks)
+            )
+            verdict = assess(replace(obs, slices=slices), policy, final=final, interim=interim)
             extra = {
                 f"{who}_histogram_{name}_ms": histogram_quantile(deltas[slot].buckets, q) * 1e3
                 for who, slot in (("canary", canary_slot), ("baseline", stable_slot))
@@ -300,21 +360,11 @@ def run_window(
                 if reason is not None:
                     return AnalysisOutcome(None, reason, rate, time.monotonic() - begin)
                 elapsed = time.monotonic() - begin
-                verdict = observe(final=False)
-                if (
-                    verdict.phase is Phase.RUNNING
-                    and elapsed >= EXTEND * window
-                    and (
-                        elapsed >= EXTEND_MAX * window
-                        or not _will_reach(verdict, spec.min_samples, elapsed, EXTEND_MAX * window)
-                    )
-                ):
+                marks.append(time.perf_counter())
+                verdict = observe(final=False, interim=elapsed < window)
+                if must_conclude(verdict, elapsed, window, spec.min_samples):
                     verdict = observe(final=True)  # still short of samples: Inconclusive
-                if verdict.phase is Phase.FAILED or (
-                    elapsed >= window and verdict.phase is not Phase.RUNNING
-                ):
-                    return AnalysisOutcome(verdict, None, rate, elapsed)
-                if verdict.phase is Phase.INCONCLUSIVE:
+                if concluded(verdict, elapsed, window):
                     return AnalysisOutcome(verdict, None, rate, elapsed)
         finally:
             if load is not None:

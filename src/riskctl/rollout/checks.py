@@ -214,6 +214,11 @@ class ServiceChecks:
             "reasons": list(verdict.reasons),
             "summary": verdict.summary(),
             "metrics": _finite(verdict.metrics),
+            # The canary's requests and those the judge needed to decide (issue 13).
+            "samples": {
+                "canary": int(verdict.metrics.get("canary_requests", 0)),
+                "needed": int(verdict.metrics.get("samples_needed", 0)),
+            },
             "release": ro.canary_release,
             "baseline": stable.release,
             "canary_weight": ro.canary_weight,

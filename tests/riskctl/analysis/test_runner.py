@@ -25,7 +25,11 @@ def _growing(canary_rate: float, baseline_rate: float) -> WindowProbe:
     return WindowProbe(stats=stats, canary_alive=lambda: True, abort_requested=lambda: None)
 
 
-SPEC = Analysis(seconds=1.0, interval_s=0.25, min_samples=30, probe_rate=0)
+# The smallest error increase worth catching is large, so the judge needs no more than
+# min_samples (30) of a canary without errors: the window's timing is what is tested here.
+SPEC = Analysis(
+    seconds=1.0, interval_s=0.25, min_samples=30, probe_rate=0, detect_error_increase=0.25
+)
 
 
 def _window(probe: WindowProbe) -> tuple[Phase, float]:
@@ -51,3 +55,23 @@ def test_a_sample_that_cannot_get_there_is_inconclusive_without_waiting_longer()
     phase, elapsed = _window(_growing(2, 120))
     assert phase is Phase.INCONCLUSIVE
     assert elapsed < EXTEND * SPEC.seconds + 0.75
+
+
+def test_the_window_extends_to_the_samples_the_judge_needs() -> None:
+    """min_samples (30) is reached in the window, but excluding +5 % errors takes ~75 canary
+    requests without errors: at 40 a second the window runs on past its second and decides
+    Successful once they are in, saying n of m."""
+    spec = Analysis(
+        seconds=1.0, interval_s=0.25, min_samples=30, probe_rate=0, detect_error_increase=0.05
+    )
+    out = run_window(
+        spec, targets={}, bodies=[{}], headers={}, canary_slot="green", stable_slot="blue",
+        canary_share=0.1, real_rate=1e6, probe=_growing(40, 400),
+    )  # fmt: skip
+    assert out.verdict is not None
+    assert out.verdict.phase is Phase.SUCCESSFUL, out.verdict.summary()
+    needed = out.verdict.metrics["samples_needed"]
+    assert 60 <= needed <= 100
+    assert out.verdict.metrics["canary_requests"] >= needed
+    assert out.elapsed_s >= 1.5 * spec.seconds
+    assert f" of {needed:.0f} samples" in out.verdict.summary()

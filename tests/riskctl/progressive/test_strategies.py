@@ -158,6 +158,12 @@ def test_canary_analysis_aborts_and_rolls_back(fleet: Env, variant: str, reason:
     prod = fleet("status", "--env", "prod", "--json").json()["environments"]["prod"]
     assert prod["analysis"]["phase"] == "Failed"
     assert reason in prod["analysis"]["summary"]
+    # The sample the judge needed is recorded and shown (issue 13): at least min_samples.
+    samples = prod["analysis"]["samples"]
+    assert samples["needed"] >= 30
+    assert f"samples: {samples['canary']} of {samples['needed']} needed" in (
+        fleet("status", "--env", "prod").stdout
+    )
     assert prod["canary_weight"] == 0
     assert list(fleet.target().fleet.programs("prod").values()) == [
         ("blue", fleet.fleet.releases["v1"])
