@@ -3,6 +3,10 @@ sample of recent requests.
 
 The body is read here, up to the limit, before the application sees it: a body over the limit is
 answered 413 without being buffered further, whether or not the client sent ``Content-Length``.
+Before that answer the rest of the body is read and discarded, up to ``DRAIN_MAX_BYTES``: a client
+that sends its whole body without waiting for ``Expect: 100-continue`` (Python's urllib does) would
+otherwise have its unread bytes answered by a TCP reset from the closing socket instead of the 413.
+A body declared larger than that bound, or sent after ``Expect: 100-continue``, is not drained.
 After the response has been sent, a calculation request may be offered to the
 :class:`~risk_service.api.sampling.RequestSampler` (which never raises and never blocks).
 """
@@ -26,6 +30,8 @@ from risk_service.logs import get_logger
 log = get_logger("risk_service.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+#: At most this much of an oversized body is read (and discarded) so that its 413 is received.
+DRAIN_MAX_BYTES = 64 * 1024 * 1024
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -61,6 +67,21 @@ async def _send_error(send: Send, status: int, code: str, message: str, request_
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _expects_continue(scope: Scope) -> bool:
+    return (_header(scope, b"expect") or "").strip().lower() == "100-continue"
+
+
+async def _drain(receive: Receive, size: int) -> None:
+    """Read and discard the rest of a request body, up to ``DRAIN_MAX_BYTES`` in all."""
+    while size <= DRAIN_MAX_BYTES:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 class RequestMiddleware:
@@ -146,6 +167,8 @@ class RequestMiddleware:
             if not length.isdigit():
                 return 400, "bad_request", "invalid Content-Length header", receive, b""
             if int(length) > limit:
+                if int(length) <= DRAIN_MAX_BYTES and not _expects_continue(scope):
+                    await _drain(receive, 0)
                 return 413, "payload_too_large", too_large, receive, b""
         chunks: list[bytes] = []
         size = 0
@@ -156,10 +179,12 @@ class RequestMiddleware:
                 return None
             chunk = bytes(message.get("body", b""))
             size += len(chunk)
+            more = bool(message.get("more_body", False))
             if size > limit:
+                if more:
+                    await _drain(receive, size)
                 return 413, "payload_too_large", too_large, receive, b""
             chunks.append(chunk)
-            more = bool(message.get("more_body", False))
         body = b"".join(chunks)
         if body and not _is_json(_header(scope, b"content-type")):
             return (
