@@ -31,8 +31,9 @@ class Context:
     sampler: RequestSampler
 
 
-def context(request: Request) -> Context:
-    """The application's :class:`Context`."""
+async def context(request: Request) -> Context:
+    """The application's :class:`Context` (a coroutine: FastAPI would run a plain function in the
+    thread pool, one hop per request)."""
     found: Context = request.app.state.context
     return found
 
