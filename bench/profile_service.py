@@ -49,7 +49,7 @@ def main() -> None:
         book = {symbols[j]: round(float(rng.normal(0, 1e6)), 2) for j in rng.choice(200, 50)}
         body = json.dumps({"positions": book, "confidence": 0.99})
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             database_url=url_db,
             window=SCENARIOS,
             log_level="WARNING",

@@ -10,6 +10,7 @@ first run in the pool, so they never hold up the loop (health checks, other requ
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -60,7 +61,7 @@ def compute(call: Callable[[], engine.PortfolioRisk]) -> tuple[engine.PortfolioR
 
 def _finite(values: Mapping[str, float] | float, field: str) -> None:
     items = values.values() if isinstance(values, Mapping) else [values]
-    if not all(math.isfinite(v) for v in items):
+    if not all(map(math.isfinite, items)):
         raise ApiError(
             422,
             "non_finite_result",
@@ -228,4 +229,12 @@ def _keyed(values: Mapping[str, float], symbols: list[str] | None) -> dict[str, 
     """Allocation by symbol; array inputs come back keyed by column position ("0", "1", ...)."""
     if symbols is None:
         return dict(values)
+    if list(values) == _positions(len(symbols)):  # the engine's column order: pair them up
+        return dict(zip(symbols, values.values(), strict=True))
     return {symbols[int(k)]: v for k, v in values.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _positions(n: int) -> list[str]:
+    """The keys the engine gives array inputs: "0" ... str(n - 1). Callers must not mutate it."""
+    return [str(i) for i in range(n)]
