@@ -17,6 +17,8 @@ SQLite run grows for 1/4, 1/2 and 1x the book.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import os
 import re
 import shutil
@@ -72,6 +74,9 @@ def spec_for(instruments: int, portfolios: int, lo: int, hi: int) -> SyntheticSp
     )
 
 
+HTTP_SPEC = spec_for(instruments=200, portfolios=1, lo=1, hi=1)
+
+
 # --- the baseline server: the same endpoint around the original algorithm ----------------------
 
 
@@ -104,6 +109,28 @@ def baseline_app() -> Any:
     return app
 
 
+#: Server URL -> its process group, so wrk() can read the CPU time the server spent.
+_GROUPS: dict[str, int] = {}
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of the live processes of process group ``pgid`` (Linux /proc).
+
+    Per request, this is what a busy shared machine cannot distort much: the wall-clock figures
+    shrink with other load, the server's CPU time per request hardly moves.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 @contextmanager
 def server(cmd: list[str], env: dict[str, str], port: int) -> Iterator[str]:
     """Run a server process group until the block ends."""
@@ -112,6 +139,7 @@ def server(cmd: list[str], env: dict[str, str], port: int) -> Iterator[str]:
         cmd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     url = f"http://127.0.0.1:{port}"
+    _GROUPS[url] = proc.pid
     try:
         import httpx  # noqa: PLC0415
 
@@ -194,6 +222,8 @@ def wrk(
         script += PACED_LUA.format(interval_ms=threads * 1000.0 / rate, threads=threads)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script)
+    group = _GROUPS.get(url)
+    cpu_before = group_cpu_seconds(group) if group else float("nan")
     try:
         out = subprocess.run(  # noqa: S603 - fixed arguments, no shell
             [
@@ -213,6 +243,7 @@ def wrk(
         ).stdout
     finally:
         os.unlink(fh.name)
+    cpu = (group_cpu_seconds(group) if group else float("nan")) - cpu_before
 
     def ms(label: str) -> float:
         m = re.search(rf"^\s+{label}%\s+([0-9.]+)(us|ms|s)\s*$", out, re.M)
@@ -224,7 +255,9 @@ def wrk(
     rps = re.search(r"Requests/sec:\s+([0-9.]+)", out)
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     paced = re.search(r"paced: sent (\d+) late (\d+)", out)
+    done = re.search(r"(\d+) requests in", out)
     return {
+        "cpu_ms": cpu * 1000.0 / int(done.group(1)) if done and int(done.group(1)) else math.nan,
         "rps": float(rps.group(1)) if rps else float("nan"),
         "p50": ms("50"),
         "p99": ms("99"),
@@ -238,24 +271,27 @@ def mark(ok: bool) -> str:
     return "[met]   " if ok else "[MISSED]"
 
 
+def http_fixture(tmp: Path) -> tuple[str, str]:
+    """The HTTP benchmarks' store (200 instruments, 2,500 days) and request body (50 positions)."""
+    url_db = f"sqlite:///{tmp / 'http.db'}"
+    if not (tmp / "http.db").exists():  # made once per run, shared by the HTTP benchmarks
+        engine = database.make_engine(url_db)
+        database.upgrade(engine)
+        generate(database.session_factory(engine), HTTP_SPEC, DAY, SCENARIOS)
+        engine.dispose()
+    symbols = universe(HTTP_SPEC).symbols
+    rng = np.random.default_rng(3)
+    picks = rng.choice(len(symbols), 50, replace=False)
+    book = {symbols[j]: round(float(rng.normal(0, 1e6)), 2) for j in picks}
+    return url_db, json.dumps({"positions": book, "confidence": 0.99})
+
+
 def bench_http(tmp: Path) -> None:
     """HTTP figures for the service and the original-algorithm baseline."""
     if shutil.which("wrk") is None:
         print("wrk not installed (make setup installs it): HTTP benchmark skipped")
         return
-    url_db = f"sqlite:///{tmp / 'http.db'}"
-    spec = spec_for(instruments=200, portfolios=1, lo=1, hi=1)
-    engine = database.make_engine(url_db)
-    database.upgrade(engine)
-    generate(database.session_factory(engine), spec, DAY, SCENARIOS)
-    engine.dispose()
-    symbols = universe(spec).symbols
-    rng = np.random.default_rng(3)
-    picks = rng.choice(len(symbols), 50, replace=False)
-    book = {symbols[j]: round(float(rng.normal(0, 1e6)), 2) for j in picks}
-    import json  # noqa: PLC0415
-
-    body = json.dumps({"positions": book, "confidence": 0.99})
+    url_db, body = http_fixture(tmp)
     env = {
         "RISK_SERVICE_DATABASE_URL": url_db,
         "RISK_SERVICE_WINDOW": str(SCENARIOS),
@@ -308,6 +344,12 @@ def bench_http(tmp: Path) -> None:
         )
     service, baseline = results["service"], results["baseline"]
     ratio = service["max"]["rps"] / baseline["max"]["rps"]
+    cpu, base_cpu = service["max"]["cpu_ms"], baseline["max"]["cpu_ms"]
+    print(
+        f"server CPU per request at max rate: service {cpu:.2f} ms, baseline {base_cpu:.2f} ms"
+        f" ({base_cpu / cpu:.1f}x); {os.cpu_count()} cores of server CPU alone would serve"
+        f" ~{(os.cpu_count() or 1) * 1000 / cpu:.0f} req/s (an upper bound: wrk needs CPU too)"
+    )
     paced = service["paced"]
     held = paced["rps"] >= 0.95 * PACED_RATE
     print("targets:")
@@ -323,6 +365,56 @@ def bench_http(tmp: Path) -> None:
         f"  {mark(service['max']['errors'] + paced['errors'] == 0)} no non-2xx answers:"
         f" {service['max']['errors'] + paced['errors']:.0f}"
     )
+
+
+def bench_stacks(tmp: Path) -> None:
+    """Max req/s and paced latency of the service under each server stack, same store and book:
+    uvicorn with uvloop + httptools (what ``risk-service serve`` runs), uvicorn with asyncio + h11,
+    and granian when it is importable (it is not a project dependency; see docs/performance.md).
+    """
+    url_db, body = http_fixture(tmp)
+    env = {
+        "RISK_SERVICE_DATABASE_URL": url_db,
+        "RISK_SERVICE_WINDOW": str(SCENARIOS),
+        "RISK_SERVICE_LOG_LEVEL": "WARNING",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
+    }
+    (tmp / "metrics").mkdir(exist_ok=True)
+    factory = "risk_service.api.app:create_app"
+    stacks: dict[str, list[str]] = {
+        "uvicorn uvloop+httptools": [
+            sys.executable, "-m", "uvicorn", "--factory", factory, "--workers", "2",
+            "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+        ],
+        "uvicorn asyncio+h11": [
+            sys.executable, "-m", "uvicorn", "--factory", factory, "--workers", "2",
+            "--loop", "asyncio", "--http", "h11", "--no-access-log", "--log-level", "warning",
+        ],
+    }  # fmt: skip
+    try:
+        import granian  # type: ignore[import-not-found]  # noqa: F401, PLC0415
+
+        stacks["granian (Rust, asgi)"] = [
+            sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--workers", "2",
+            "--no-ws", "--log-level", "warning", factory,
+        ]  # fmt: skip
+    except ImportError:
+        print("granian not importable: its line is left out")
+    print(f"\nserver stacks, same app (load average {os.getloadavg()[0]:.1f})")
+    print(
+        f"{'':28}{'max req/s':>10}{'paced p50':>11}{'p99 ms':>8}{'achieved':>10}{'CPU ms/req':>11}"
+    )
+    for name, cmd in stacks.items():
+        port = free_port()
+        flag = ["--port", str(port)]
+        with server([*cmd[:3], *flag, *cmd[3:]], env, port) as url:
+            wrk(url, body, 4, 2)
+            top = wrk(url, body, 16, 8)
+            paced = wrk(url, body, PACED_CONNECTIONS, 8, PACED_RATE)
+        print(
+            f"{name:28}{top['rps']:10.0f}{paced['p50']:11.2f}{paced['p99']:8.2f}"
+            f"{paced['rps']:10.0f}{top['cpu_ms']:10.2f}"
+        )
 
 
 # --- the daily run -------------------------------------------------------------------------------
@@ -434,6 +526,8 @@ def main() -> None:
     try:
         if "--no-http" not in sys.argv:
             bench_http(tmp)
+        if "--stacks" in sys.argv:
+            bench_stacks(tmp)
         if "--no-run" not in sys.argv:
             bench_daily_run(tmp)
     finally:
