@@ -116,8 +116,9 @@ _GROUPS: dict[str, int] = {}
 def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU seconds of the live processes of process group ``pgid`` (Linux /proc).
 
-    Per request, this is what a busy shared machine cannot distort much: the wall-clock figures
-    shrink with other load, the server's CPU time per request hardly moves.
+    Per request, this is less distorted by other load on a shared machine than the wall-clock
+    figures (which shrink with every competing process), though cache and scheduler contention
+    still inflate it: compare it between servers of the same run, not across runs.
     """
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
