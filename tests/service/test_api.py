@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from risk_service import engine
-from risk_service.api import app as app_module
+from risk_service.api import risk as risk_module
 from risk_service.auth import Scope, create_token, revoke_token
 from risk_service.marketdata.synthetic import SyntheticSource, SyntheticSpec, universe
 from risk_service.store import database, repository
@@ -210,7 +210,7 @@ def test_calculations_on_the_loop_and_in_the_pool_answer_alike(
         return [r.json() for r in out]
 
     on_loop = answers()
-    monkeypatch.setattr(app_module, "INLINE_MAX_CELLS", 0)
+    monkeypatch.setattr(risk_module, "INLINE_MAX_CELLS", 0)
     assert answers() == on_loop
 
     s = database.session_factory(database.make_engine(seeded_url))

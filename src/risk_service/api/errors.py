@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from risk_service import engine
 from risk_service.api.metrics import REJECTED
+from risk_service.api.schemas import ErrorBody
 from risk_service.logs import get_logger
 
 log = get_logger("risk_service.api")
@@ -25,6 +29,20 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid_input",
     503: "unavailable",
+}
+
+
+#: The documented error answers of the ``/v1`` endpoints (OpenAPI ``responses``).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "malformed request",
+        401: "missing or unknown token (staging, prod)",
+        403: "token scope does not allow this endpoint",
+        413: "request too large",
+        415: "body is not JSON",
+        422: "invalid input",
+    }.items()
 }
 
 
@@ -45,6 +63,15 @@ class ApiError(Exception):
         self.message = message
         self.field = field
         self.headers = headers
+
+
+@contextlib.contextmanager
+def store_unavailable(what: str) -> Iterator[None]:
+    """Answer 503 ``"<what> unavailable"`` when the store fails inside the block."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise ApiError(503, "unavailable", f"{what} unavailable") from exc
 
 
 def error_body(code: str, message: str, field: str | None) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Per-process cache of the stored market data used by ``/v1/portfolio/var``.
 
 The latest window is kept in memory and re-read only when the store changed (checked at most once
-per ``ttl`` seconds), so a request costs a column gather, not a database read.  Requests with an
-explicit ``as_of`` read the store directly.
+per ``ttl`` seconds), so a request costs a column gather, not a database read; the gathered matrix
+of a book (its symbols, in order) is kept too, up to ``BOOKS_KEPT`` books of the loaded window, so
+a book asked again costs nothing. Requests with an explicit ``as_of`` read the store directly.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from risk_service.api.errors import ApiError
 from risk_service.store import repository
 from risk_service.store.errors import NotFoundError
 from risk_service.store.repository import FloatArray, MarketWindow
+
+#: Gathered matrices kept per loaded window (each 8 bytes x days x positions: the bench's
+#: 50-position book over 2,500 days is 1 MB), enough for the books a desk asks about all day.
+BOOKS_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,12 @@ class MarketCache:
         self._lock = threading.Lock()
         self._stamp: tuple[int, dt.date | None] = (0, None)
         self._loaded: Loaded | None = None  # replaced whole, so readers never see a mix
+        # Books gathered from one loaded window (``by_symbol`` is its identity: it survives the
+        # ttl re-checks); replaced whole when the window changes, so a book never outlives it.
+        self._books: tuple[FloatArray | None, dict[tuple[tuple[str, ...], int], FloatArray]] = (
+            None,
+            {},
+        )
 
     def _latest(self, rows: int) -> Loaded:
         """The latest window, checked against the store every ``ttl`` seconds."""
@@ -153,8 +164,21 @@ class MarketCache:
                 + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
                 f"positions.{missing[0]}",
             )
-        cols = np.fromiter((index[s] for s in symbols), dtype=np.intp, count=len(symbols))
         take = min(rows, len(full.dates))
-        if by_symbol is None:
-            by_symbol = full.matrix.T
-        return Scenarios(tuple(symbols), by_symbol[cols, -take:].T, full.dates[-1])
+        key = (tuple(symbols), take)
+        if by_symbol is not None:
+            source, books = self._books
+            if source is not by_symbol:
+                books = {}
+                self._books = (by_symbol, books)
+            kept = books.get(key)
+            if kept is not None:
+                return Scenarios(key[0], kept, full.dates[-1])
+        cols = np.fromiter((index[s] for s in symbols), dtype=np.intp, count=len(symbols))
+        matrix = (full.matrix.T if by_symbol is None else by_symbol)[cols, -take:].T
+        if by_symbol is not None:
+            matrix.flags.writeable = False  # shared by later requests for the same book
+            if len(books) >= BOOKS_KEPT:
+                books.clear()
+            books[key] = matrix
+        return Scenarios(key[0], matrix, full.dates[-1])
