@@ -12,10 +12,12 @@ from risk_service.engine import (
     HorizonError,
     InsufficientDataWarning,
     LiquidityHorizonError,
+    MissingSymbolError,
     NonFiniteError,
     RiskInputError,
     base_horizon_es,
     expected_shortfall,
+    frtb_es,
     liquidity_horizon_es,
     overlapping_sums,
     stressed_es,
@@ -164,3 +166,76 @@ def test_base_horizon_rejects_unknown_method() -> None:
     """An unknown method is an input error naming the choices."""
     with pytest.raises(RiskInputError, match="overlapping or sqrt"):
         base_horizon_es(np.zeros(50), method="cubic")
+
+
+def _book(rng: np.random.Generator) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Two positions over 1,000 days; A has a known stress period on days 400–649."""
+    a = rng.normal(0.0, 0.01, 1000)
+    a[[400, 401, 402, 647, 648, 649]] = -0.2
+    b = rng.normal(0.0, 0.02, 1000)
+    return {"A": 1_000.0, "B": -500.0}, {"A": a, "B": b}
+
+
+def test_book_partial_es_follow_the_liquidity_horizons(rng: np.random.Generator) -> None:
+    """ES_j is the 10-day ES of the positions whose horizon is at least LH_j, over the last
+    250 days; horizons with no position contribute 0; the total is the MAR33.4 cascade.
+    """
+    positions, returns = _book(rng)
+    result = frtb_es(positions, returns, {"B": 40})
+    pnl_all = 1_000.0 * returns["A"][-250:] - 500.0 * returns["B"][-250:]
+    pnl_b = -500.0 * returns["B"][-250:]
+    assert result.es_by_horizon[0] == pytest.approx(base_horizon_es(pnl_all), rel=TOL)
+    assert result.es_by_horizon[1] == pytest.approx(base_horizon_es(pnl_b), rel=TOL)
+    assert result.es_by_horizon[2] == pytest.approx(base_horizon_es(pnl_b), rel=TOL)
+    assert result.es_by_horizon[3:] == (0.0, 0.0)
+    assert result.liquidity_adjusted_es == pytest.approx(
+        liquidity_horizon_es(result.es_by_horizon), rel=TOL
+    )
+    assert result.liquidity_horizons == {"A": 10, "B": 40}
+    assert (result.observations, result.current_observations) == (1000, 250)
+    assert result.stressed is None
+
+
+def test_book_stressed_es_uses_the_reduced_sets_worst_window(rng: np.random.Generator) -> None:
+    """With reduced set {A}, the stressed window is A's constructed stress period and
+    stressed ES = ES_R,S × ES_F,C / ES_R,C (ratio floored at 1), each a cascade.
+    """
+    positions, returns = _book(rng)
+    result = frtb_es(positions, returns, {"B": 40}, reduced_factors=["A"])
+    stressed = result.stressed
+    assert stressed is not None
+    assert (stressed.window.start, stressed.window.stop) == (400, 650)
+    reduced_stressed = liquidity_horizon_es(
+        [base_horizon_es(1_000.0 * returns["A"][400:650]), 0.0, 0.0, 0.0, 0.0]
+    )
+    reduced_current = liquidity_horizon_es(
+        [base_horizon_es(1_000.0 * returns["A"][-250:]), 0.0, 0.0, 0.0, 0.0]
+    )
+    assert stressed.es_reduced_stressed == pytest.approx(reduced_stressed, rel=TOL)
+    assert stressed.es_reduced_current == pytest.approx(reduced_current, rel=TOL)
+    assert stressed.es_full_current == result.liquidity_adjusted_es
+    assert stressed.stressed_es == pytest.approx(
+        stressed_es(reduced_stressed, result.liquidity_adjusted_es, reduced_current), rel=TOL
+    )
+    assert stressed.reduced_share == pytest.approx(
+        reduced_current / result.liquidity_adjusted_es, rel=TOL
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"liquidity_horizons": {"B": 30}}, LiquidityHorizonError),
+        ({"liquidity_horizons": {"B": True}}, LiquidityHorizonError),
+        ({"liquidity_horizons": {"C": 10}}, MissingSymbolError),
+        ({"reduced_factors": ["C"]}, MissingSymbolError),
+        ({"reduced_factors": []}, MissingSymbolError),
+    ],
+)
+def test_book_rejects_bad_horizons_and_factors(
+    rng: np.random.Generator, kwargs: dict[str, object], error: type[Exception]
+) -> None:
+    """Horizons outside the ladder and names that are not positions are input errors."""
+    positions, returns = _book(rng)
+    with pytest.raises(error):
+        frtb_es(positions, returns, **kwargs)  # type: ignore[arg-type]

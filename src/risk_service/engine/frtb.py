@@ -8,6 +8,9 @@
 * **Liquidity horizons** (MAR33.4): with ES_j the ES from shocks only to the risk factors whose
   liquidity horizon is at least LH_j (j = 0: all factors),
   ES = sqrt(ES_0² + Σ_{j≥1} (ES_j · sqrt((LH_j − LH_{j−1}) / T))²), LH = 10, 20, 40, 60, 120.
+* **A book** (:func:`frtb_es`): each position carries its liquidity horizon; ES_j is the
+  base-horizon ES of the P&L of the positions whose horizon is at least LH_j, over the current
+  period (the last ``current_window`` days). With a reduced factor set, the stressed ES follows.
 * **Stressed ES** (MAR33.4–33.5): ES = ES_R,S × ES_F,C / ES_R,C — the reduced factor set in the
   stressed period, scaled by the full-to-reduced ratio in the current period; the ratio is floored
   at 1 (the reduced set may not make the capital smaller). The stressed period is the worst
@@ -29,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from ._typing import FloatArray
-from ._validation import as_vector, check_confidence, check_sample_size, var_rank
-from .errors import RiskInputError
+from ._validation import as_book, as_vector, check_confidence, check_sample_size, var_rank
+from .errors import MissingSymbolError, RiskInputError
 from .horizon import check_horizon, overlapping_sums
 from .quantile import expected_shortfall
 
@@ -192,15 +195,145 @@ def base_horizon_es(
     return expected_shortfall(overlapping_sums(daily, h), c)
 
 
+@dataclass(frozen=True, slots=True)
+class StressedES:
+    """The stressed ES of a book and every figure behind it (MAR33.5).
+
+    ``reduced_share`` = ES_R,C / ES_F,C: how much of the current full ES the reduced factor set
+    explains (MAR33 expects at least 75 %).
+    """
+
+    reduced_factors: tuple[str, ...]
+    window: StressedWindow
+    es_reduced_stressed: float
+    es_full_current: float
+    es_reduced_current: float
+    stressed_es: float
+    reduced_share: float
+
+
+@dataclass(frozen=True, slots=True)
+class FRTBResult:
+    """A book's FRTB ES: partial ES by liquidity horizon, the cascade, and the stressed ES."""
+
+    confidence: float
+    base_horizon: int
+    method: str
+    horizons: tuple[int, ...]
+    es_by_horizon: tuple[float, ...]
+    liquidity_adjusted_es: float
+    liquidity_horizons: dict[str, int]
+    observations: int
+    current_observations: int
+    stressed: StressedES | None
+
+
+def _horizon_by_position(
+    keys: tuple[str, ...], given: Any, horizons: tuple[int, ...]
+) -> dict[str, int]:
+    """Each position's liquidity horizon (default: the base horizon, the first one)."""
+    given = {} if given is None else dict(given)
+    unknown = sorted(set(given) - set(keys))
+    if unknown:
+        raise MissingSymbolError(
+            f"liquidity_horizons names {unknown[0]!r}, which is not a position",
+            field=f"liquidity_horizons.{unknown[0]}",
+        )
+    out: dict[str, int] = {}
+    for key in keys:
+        value = given.get(key, horizons[0])
+        if isinstance(value, bool) or value not in horizons:
+            raise LiquidityHorizonError(
+                f"liquidity horizon of {key} must be one of {horizons}, got {value!r}",
+                field=f"liquidity_horizons.{key}",
+            )
+        out[key] = int(value)
+    return out
+
+
+def frtb_es(
+    positions: Any,
+    returns: Any,
+    liquidity_horizons: Any = None,
+    *,
+    reduced_factors: Sequence[str] | None = None,
+    current_window: int = STRESS_WINDOW,
+    stress_window: int = STRESS_WINDOW,
+    horizons: Sequence[int] = LIQUIDITY_HORIZONS,
+    base_horizon: int = BASE_HORIZON,
+    method: str | BaseHorizonMethod = BaseHorizonMethod.OVERLAPPING,
+    confidence: float = FRTB_CONFIDENCE,
+) -> FRTBResult:
+    """FRTB ES of a book: ES_j by liquidity horizon over the current period, their MAR33.4
+    cascade, and — given a reduced factor set — the stressed ES over the worst window of the
+    whole history.
+
+    ``returns`` is the full available history (rows = days, oldest first); the current period is
+    its last ``current_window`` days.
+    """
+    c = check_confidence(confidence)
+    lh = tuple(check_horizon(h) for h in horizons)
+    keys, weights, matrix = as_book(positions, returns)
+    by_key = _horizon_by_position(keys, liquidity_horizons, lh)
+    position_lh = np.array([by_key[k] for k in keys])
+    current = matrix[-check_horizon(current_window) :]
+
+    def cascade(book: FloatArray, rows: FloatArray) -> tuple[list[float], float]:
+        partial = [
+            base_horizon_es(rows @ np.where(position_lh >= h, book, 0.0), c, base_horizon, method)
+            for h in lh
+        ]
+        return partial, liquidity_horizon_es(partial, lh, base_horizon)
+
+    es_by_horizon, full_current = cascade(weights, current)
+    stressed = None
+    if reduced_factors is not None:
+        names = [str(k) for k in reduced_factors]
+        missing = [k for k in names if k not in keys]
+        if missing or not names:
+            raise MissingSymbolError(
+                f"reduced_factors must name positions of the book, got {missing or names!r}",
+                field="reduced_factors",
+            )
+        reduced = np.where(np.isin(np.array(keys), names), weights, 0.0)
+        window = stressed_window(matrix @ reduced, stress_window, c)
+        _, reduced_stressed = cascade(reduced, matrix[window.start : window.stop])
+        _, reduced_current = cascade(reduced, current)
+        stressed = StressedES(
+            reduced_factors=tuple(names),
+            window=window,
+            es_reduced_stressed=reduced_stressed,
+            es_full_current=full_current,
+            es_reduced_current=reduced_current,
+            stressed_es=stressed_es(reduced_stressed, full_current, reduced_current),
+            reduced_share=reduced_current / full_current if full_current else math.nan,
+        )
+    return FRTBResult(
+        confidence=c,
+        base_horizon=base_horizon,
+        method=BaseHorizonMethod(method).value,
+        horizons=lh,
+        es_by_horizon=tuple(es_by_horizon),
+        liquidity_adjusted_es=full_current,
+        liquidity_horizons=by_key,
+        observations=int(matrix.shape[0]),
+        current_observations=int(current.shape[0]),
+        stressed=stressed,
+    )
+
+
 __all__ = [
     "BASE_HORIZON",
     "FRTB_CONFIDENCE",
     "LIQUIDITY_HORIZONS",
     "STRESS_WINDOW",
     "BaseHorizonMethod",
+    "FRTBResult",
     "LiquidityHorizonError",
+    "StressedES",
     "StressedWindow",
     "base_horizon_es",
+    "frtb_es",
     "liquidity_horizon_es",
     "stressed_es",
     "stressed_window",
