@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from risk_service import engine
-from risk_service.api import errors, metrics
+from risk_service.api import errors, frtb, metrics
 from risk_service.api.errors import ApiError
 from risk_service.api.market import Loaded, MarketCache
 from risk_service.api.middleware import RequestMiddleware
@@ -410,6 +410,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             version=version,
             warnings=caveats,
         )
+
+    app.include_router(  # FRTB ES (issue 12), behind the same scope check and error docs
+        frtb.routes(settings, market, version),
+        dependencies=[Depends(require(Scope.COMPUTE))],
+        responses=_ERRORS,
+    )
 
     @app.get(
         "/v1/runs/{business_date}",
