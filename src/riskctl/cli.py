@@ -192,6 +192,14 @@ def approve(
             help="Risk management accepts the release's declared model change and impact.",
         ),
     ] = False,
+    accept_judgement: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-judgement",
+            help="With --model-change: risk accepts a change the model-change judge blocked, "
+            "for this reason (recorded with the evidence).",
+        ),
+    ] = None,
     actor: AsOpt = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
@@ -199,7 +207,15 @@ def approve(
     """Record an approval of RELEASE for ENV by the acting identity."""
 
     def body(s: Session) -> tuple[Any, str]:
-        out = s.approve(release, env, break_glass=break_glass, model_change=model_change)
+        if accept_judgement is not None and (not model_change or not accept_judgement.strip()):
+            raise UsageError("--accept-judgement needs --model-change and a reason")
+        out = s.approve(
+            release,
+            env,
+            break_glass=break_glass,
+            model_change=model_change,
+            accept_judgement=accept_judgement,
+        )
         kind = "break-glass approval" if break_glass else "approval"
         if model_change:
             kind = "model-change approval"

@@ -300,6 +300,16 @@ class Notifications(_Model):
     attempts: int = Field(default=3, ge=1, le=10)
 
 
+class ModelJudgeSpec(_Model):
+    """The model-change judge (:mod:`riskctl.shadow.modeljudge`): before risk approves a declared
+    model change, both releases backtest the environment's last ``days`` sessions."""
+
+    enabled: bool = False
+    days: int = Field(default=250, ge=20, le=2500)
+    window: int = Field(default=250, ge=100, le=5000)
+    timeout_s: float = Field(default=600.0, gt=0)
+
+
 class DeliveryConfig(_Model):
     """The whole policy file."""
 
@@ -315,6 +325,7 @@ class DeliveryConfig(_Model):
     declarations_file: str = "delivery/release.toml"
     clock_override: bool = False
     notifications: Notifications = Notifications()
+    model_judge: ModelJudgeSpec = ModelJudgeSpec()
 
     @model_validator(mode="after")
     def _consistent(self) -> DeliveryConfig:
