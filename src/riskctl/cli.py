@@ -795,9 +795,17 @@ def demo(
     clean: Annotated[
         bool, typer.Option("--clean", help="Stop what the demo started and remove its state.")
     ] = False,
+    story_name: Annotated[
+        str,
+        typer.Option(
+            "--story",
+            help="delivery (the default) or model-change (two declared model changes judged).",
+        ),
+    ] = "delivery",
 ) -> None:
     """The whole story end to end on embedded defaults (SPEC §7): v1 to prod, v2 canaried,
-    v3 stopped by the shadow comparison, v4 rolled back by canary analysis."""
+    v3 stopped by the shadow comparison, v4 rolled back by canary analysis; or, with
+    ``--story model-change``, one declared model change accepted and one blocked by the judge."""
     from pathlib import Path  # noqa: PLC0415
 
     from riskctl.demo import story  # noqa: PLC0415
@@ -808,6 +816,12 @@ def demo(
     if clean:
         story.clean(root)
         return
+    if story_name == "model-change":
+        from riskctl.demo.modelchange import run_model_change_demo  # noqa: PLC0415
+
+        raise typer.Exit(run_model_change_demo(root))
+    if story_name != "delivery":
+        _fail(False, UsageError(f"unknown story {story_name!r}: delivery or model-change"), 2)
     raise typer.Exit(story.run_demo(root))
 
 
