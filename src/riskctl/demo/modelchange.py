@@ -18,12 +18,17 @@ demo's upstream delivery (seeded), on which × 1.10 leaves the bank green and ×
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from rich.panel import Panel
 
 from riskctl.demo.patches import HARMLESS_PATCH, Patch
+from riskctl.demo.policy import demo_policy
 from riskctl.demo.story import Demo, DemoError
+
+#: Ports of this story: the main story's + 1,000, so the two never collide on one host.
+PORT_SHIFT = 11_000
 
 #: Appended to the engine: the daily model (``batch_risk``) scaled by ``{factor}``.
 _BATCH = '''
@@ -71,6 +76,12 @@ def model_change(tag: str, factor: float) -> tuple[Patch, Patch]:
 
 class ModelChangeDemo(Demo):
     """The model-change story (same workspace and helpers as the main one)."""
+
+    def prepare(self) -> dt.date:
+        """The main story's workspace, with this story's ports."""
+        business_date = super().prepare()
+        self.policy.write_text(demo_policy(port_shift=PORT_SHIFT), encoding="utf-8")
+        return business_date
 
     def declare(self, tag: str, factor: float, impact: float, reason: str) -> None:
         """Commit a model change and its declaration (one commit, as an author would)."""
