@@ -16,10 +16,12 @@ from risk_service.engine import (
     NonFiniteError,
     RiskInputError,
     base_horizon_es,
+    es_by_column,
     expected_shortfall,
     frtb_es,
     liquidity_horizon_es,
     overlapping_sums,
+    rolling_es,
     stressed_es,
     stressed_window,
 )
@@ -239,3 +241,45 @@ def test_book_rejects_bad_horizons_and_factors(
     positions, returns = _book(rng)
     with pytest.raises(error):
         frtb_es(positions, returns, **kwargs)  # type: ignore[arg-type]
+
+
+def test_es_by_column_is_expected_shortfall_of_each_column(rng: np.random.Generator) -> None:
+    """Column-wise ES equals expected_shortfall (and the slow reference) column by column."""
+    pnl = rng.standard_t(4, (300, 7))
+    got = es_by_column(pnl, 0.975)
+    for j in range(7):
+        assert got[j] == pytest.approx(expected_shortfall(pnl[:, j], 0.975), rel=TOL)
+        assert got[j] == pytest.approx(reference.es(pnl[:, j].tolist(), 0.975), rel=1e-12)
+
+
+def test_es_by_column_extreme_confidence_is_the_worst_loss() -> None:
+    """When c·n rounds to n each column's ES is its worst loss."""
+    pnl = np.array([[-1.0, 2.0], [-5.0, -3.0], [2.0, 1.0]])
+    with pytest.warns(InsufficientDataWarning, match="cannot resolve"):
+        got = es_by_column(pnl, 0.9999999999)
+    assert got.tolist() == [5.0, 3.0]
+
+
+def test_rolling_es_matches_each_windows_es(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every window of every column equals expected_shortfall of that slice, also when the
+    columns are processed in several blocks (block size forced small)."""
+    from risk_service.engine import frtb  # noqa: PLC0415
+
+    monkeypatch.setattr(frtb, "_ROLLING_BLOCK_CELLS", 2_000)
+    pnl = rng.standard_t(4, (120, 5))
+    got = rolling_es(pnl, 80, 0.975)
+    assert got.shape == (41, 5)
+    for i in (0, 13, 40):
+        for j in range(5):
+            assert got[i, j] == pytest.approx(
+                expected_shortfall(pnl[i : i + 80, j], 0.975), rel=TOL
+            )
+    assert rolling_es(pnl[:, 2], 80).tolist() == pytest.approx(got[:, 2].tolist(), rel=TOL)
+
+
+def test_rolling_es_needs_one_full_window() -> None:
+    """Fewer days than the window is an input error."""
+    with pytest.raises(LiquidityHorizonError, match="fewer than one 250-day window"):
+        rolling_es(np.zeros((100, 3)), 250)

@@ -32,7 +32,15 @@ from typing import Any
 import numpy as np
 
 from ._typing import FloatArray
-from ._validation import as_book, as_vector, check_confidence, check_sample_size, var_rank
+from ._validation import (
+    RANK_DECIMALS,
+    as_book,
+    as_matrix,
+    as_vector,
+    check_confidence,
+    check_sample_size,
+    var_rank,
+)
 from .errors import MissingSymbolError, RiskInputError
 from .horizon import check_horizon, overlapping_sums
 from .quantile import expected_shortfall
@@ -138,18 +146,58 @@ class StressedWindow:
     es_by_window: FloatArray
 
 
-def _es_weights(n: int, confidence: float) -> FloatArray:
-    """Acerbi–Tasche weights on losses sorted from worst to best (same estimator as quantile.py)."""
-    k = var_rank(n, confidence)
-    full = n - k
-    mass = n - round(confidence * n, 9)
-    weights = np.zeros(n)
-    if mass <= 0.0:
-        weights[0] = 1.0
-        return weights
-    weights[:full] = 1.0 / mass
-    weights[full] = (mass - full) / mass
-    return weights
+def es_by_column(pnl: Any, confidence: float = FRTB_CONFIDENCE) -> FloatArray:
+    """ES of each column of a P&L matrix (rows = scenarios): the Acerbi–Tasche estimator of
+    :func:`~.quantile.expected_shortfall` for many books at once, by one partial sort."""
+    c = check_confidence(confidence)
+    losses = -as_matrix(pnl, field="pnl")
+    n = losses.shape[0]
+    check_sample_size(n, c, strict=False)
+    k = var_rank(n, c)
+    mass = n - round(c * n, RANK_DECIMALS)
+    ordered = np.partition(losses, k - 1, axis=0)  # row k-1 is the VaR loss, rows after are worse
+    boundary = ordered[k - 1]
+    if mass <= 0.0:  # c·n rounds to n: ES tends to the worst loss, the VaR observation
+        return np.asarray(boundary, dtype=np.float64)
+    worst = ordered[k:].sum(axis=0)
+    return np.asarray((worst + (mass - (n - k)) * boundary) / mass, dtype=np.float64)
+
+
+#: Window-by-column cells partially sorted per block in :func:`rolling_es` (bounds memory).
+_ROLLING_BLOCK_CELLS = 4_000_000
+
+
+def rolling_es(pnl: Any, window: int, confidence: float = FRTB_CONFIDENCE) -> FloatArray:
+    """ES of every ``window``-day window of each column of ``pnl`` (rows = days, oldest first):
+    ``out[i, j]`` is the Acerbi–Tasche ES of rows ``i … i + window − 1`` of column ``j`` (a 1-D
+    series gives a 1-D result). Partial sorts along each window, a block of columns at a time."""
+    c = check_confidence(confidence)
+    w = check_horizon(window)
+    raw = np.asarray(pnl)
+    series = raw.ndim == 1
+    matrix = as_matrix(raw[:, None] if series else raw, field="pnl")
+    if matrix.shape[0] < w:
+        raise LiquidityHorizonError(
+            f"pnl has {matrix.shape[0]} days, fewer than one {w}-day window", field="pnl"
+        )
+    check_sample_size(w, c, strict=False)
+    k = var_rank(w, c)
+    mass = w - round(c * w, RANK_DECIMALS)
+    losses = np.ascontiguousarray(-matrix.T)  # columns x days: each window is contiguous
+    windows = matrix.shape[0] - w + 1
+    out = np.empty((windows, matrix.shape[1]))
+    step = max(1, _ROLLING_BLOCK_CELLS // (windows * w))
+    for j in range(0, matrix.shape[1], step):
+        view = np.lib.stride_tricks.sliding_window_view(losses[j : j + step], w, axis=1)
+        ordered = np.partition(view, k - 1, axis=-1)  # [..., k-1] is the VaR loss
+        boundary = ordered[..., k - 1]
+        es = (
+            boundary
+            if mass <= 0.0
+            else (ordered[..., k:].sum(-1) + (mass - (w - k)) * boundary) / mass
+        )
+        out[:, j : j + step] = es.T
+    return out[:, 0] if series else out
 
 
 def stressed_window(
@@ -166,12 +214,9 @@ def stressed_window(
             f"pnl_history has {pnl.shape[0]} days, fewer than one {w}-day window",
             field="pnl_history",
         )
-    check_sample_size(w, c, strict=False)
-    losses = -np.lib.stride_tricks.sliding_window_view(pnl, w)
-    worst_first = -np.sort(-losses, axis=1)
-    es = worst_first @ _es_weights(w, c)
+    es = rolling_es(pnl, w, c)
     start = int(np.argmax(es))
-    return StressedWindow(start, start + w, float(es[start]), c, np.asarray(es, dtype=np.float64))
+    return StressedWindow(start, start + w, float(es[start]), c, es)
 
 
 def base_horizon_es(
@@ -333,8 +378,10 @@ __all__ = [
     "StressedES",
     "StressedWindow",
     "base_horizon_es",
+    "es_by_column",
     "frtb_es",
     "liquidity_horizon_es",
+    "rolling_es",
     "stressed_es",
     "stressed_window",
 ]
