@@ -8,6 +8,7 @@ deferred so that ``serve`` can enable multiprocess metrics before they load.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import tempfile
@@ -223,6 +224,37 @@ def daily_run_command(
     if env is not None:
         settings = settings.model_copy(update={"environment": env})
     _run_date(settings, business_date)
+
+
+@app.command()
+def backtest(
+    days: Annotated[int, typer.Option(min=20, max=2500, help="Sessions to replay.")] = 250,
+    window: Annotated[
+        int, typer.Option(min=100, max=5000, help="Scenario window of each day's forecast.")
+    ] = 250,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Last session, YYYY-MM-DD (default: latest).")
+    ] = None,
+) -> None:
+    """Replay the daily model over the last DAYS sessions of the store, as JSON (riskctl's
+    model-change judge compares two releases' replays)."""
+    from risk_service.daily_run.backtest import BacktestError, replay  # noqa: PLC0415
+
+    day = _date(as_of, "--as-of") if as_of else None
+    settings = Settings()
+    with _errors():
+        factory = database.session_factory(_ready_store(settings))
+        try:
+            result = replay(factory, days=days, window=window, as_of=day)
+        except BacktestError as exc:
+            _fail(f"backtest: {exc}")
+    release = {
+        "version": settings.resolved_version(),
+        "git_sha": settings.git_sha,
+        "artifact_digest": settings.artifact_digest,
+        "environment": settings.environment.value,
+    }
+    typer.echo(json.dumps({"release": release, **result}))
 
 
 @app.command()

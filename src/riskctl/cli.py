@@ -210,6 +210,14 @@ def approve(
             help="Risk management accepts the release's declared model change and impact.",
         ),
     ] = False,
+    accept_judgement: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-judgement",
+            help="With --model-change: risk accepts a change the model-change judge blocked, "
+            "for this reason (recorded with the evidence).",
+        ),
+    ] = None,
     actor: AsOpt = None,
     key: KeyOpt = None,
     as_json: JsonOpt = False,
@@ -218,7 +226,15 @@ def approve(
     """Record an approval of RELEASE for ENV by the acting identity."""
 
     def body(s: Session) -> tuple[Any, str]:
-        out = s.approve(release, env, break_glass=break_glass, model_change=model_change)
+        if accept_judgement is not None and (not model_change or not accept_judgement.strip()):
+            raise UsageError("--accept-judgement needs --model-change and a reason")
+        out = s.approve(
+            release,
+            env,
+            break_glass=break_glass,
+            model_change=model_change,
+            accept_judgement=accept_judgement,
+        )
         kind = "break-glass approval" if break_glass else "approval"
         if model_change:
             kind = "model-change approval"
@@ -870,9 +886,17 @@ def demo(
     clean: Annotated[
         bool, typer.Option("--clean", help="Stop what the demo started and remove its state.")
     ] = False,
+    story_name: Annotated[
+        str,
+        typer.Option(
+            "--story",
+            help="delivery (the default) or model-change (two declared model changes judged).",
+        ),
+    ] = "delivery",
 ) -> None:
     """The whole story end to end on embedded defaults (SPEC §7): v1 to prod, v2 canaried,
-    v3 stopped by the shadow comparison, v4 rolled back by canary analysis."""
+    v3 stopped by the shadow comparison, v4 rolled back by canary analysis; or, with
+    ``--story model-change``, one declared model change accepted and one blocked by the judge."""
     from pathlib import Path  # noqa: PLC0415
 
     from riskctl.demo import story  # noqa: PLC0415
@@ -883,6 +907,12 @@ def demo(
     if clean:
         story.clean(root)
         return
+    if story_name == "model-change":
+        from riskctl.demo.modelchange import run_model_change_demo  # noqa: PLC0415
+
+        raise typer.Exit(run_model_change_demo(root))
+    if story_name != "delivery":
+        _fail(False, UsageError(f"unknown story {story_name!r}: delivery or model-change"), 2)
     raise typer.Exit(story.run_demo(root))
 
 

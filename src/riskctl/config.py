@@ -385,6 +385,16 @@ class OidcSpec(_Model):
     leeway_s: float = Field(default=30.0, ge=0, le=300)
 
 
+class ModelJudgeSpec(_Model):
+    """The model-change judge (:mod:`riskctl.shadow.modeljudge`): before risk approves a declared
+    model change, both releases backtest the environment's last ``days`` sessions."""
+
+    enabled: bool = False
+    days: int = Field(default=250, ge=20, le=2500)
+    window: int = Field(default=250, ge=100, le=5000)
+    timeout_s: float = Field(default=600.0, gt=0)
+
+
 class DeliveryConfig(_Model):
     """The whole policy file."""
 
@@ -402,6 +412,7 @@ class DeliveryConfig(_Model):
     notifications: Notifications = Notifications()
     audit: AuditAnchors = AuditAnchors()
     oidc: OidcSpec | None = None
+    model_judge: ModelJudgeSpec = ModelJudgeSpec()
 
     @field_validator("environments")
     @classmethod

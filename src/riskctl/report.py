@@ -22,6 +22,7 @@ from markdown_it import MarkdownIt
 from riskctl.config import DeliveryConfig
 from riskctl.incidents import fold_incidents
 from riskctl.model import Release
+from riskctl.shadow.modeljudge import JUDGED, render
 
 __all__ = ["ArtifactCheck", "Evidence", "evidence", "to_html", "to_markdown"]
 
@@ -67,6 +68,7 @@ class Evidence:
     gates: list[Mapping[str, Any]] = field(default_factory=list)
     reviews: list[Mapping[str, Any]] = field(default_factory=list)
     approvals: list[Mapping[str, Any]] = field(default_factory=list)
+    judgements: list[Mapping[str, Any]] = field(default_factory=list)
     refusals: list[Mapping[str, Any]] = field(default_factory=list)
     deploys: list[Mapping[str, Any]] = field(default_factory=list)
     risk_runs: list[Mapping[str, Any]] = field(default_factory=list)
@@ -132,6 +134,8 @@ def evidence(
             ev.reviews.append(body)
         elif action in ("approval.recorded", "model_change.approved"):
             ev.approvals.append(body)
+        elif action == JUDGED:
+            ev.judgements.append(body)
         elif action in _REFUSALS:
             ev.refusals.append(body)
         elif action in _DEPLOY_ACTIONS:
@@ -231,6 +235,22 @@ def _deploy_line(b: Mapping[str, Any]) -> str:
     return f"{action}: {d.get('message') or d.get('reason') or ''}"
 
 
+def _model_change_label(body: Mapping[str, Any]) -> str:
+    judge = (body.get("details") or {}).get("judge") or {}
+    if judge.get("accepted"):
+        return f"model change approval, judge BLOCKED, accepted by risk: {judge['accepted']}"
+    return "model change approval" + (f" (judge {judge['verdict']})" if judge else "")
+
+
+def _judgements(ev: Evidence) -> list[str]:
+    """Each judgement of the release's declared model change, with its side-by-side table."""
+    out: list[str] = []
+    for b in ev.judgements:
+        out += [f"#{b['seq']} {str(b['time'])[:19]} in {b.get('env')}, asked by {b['actor']}:", ""]
+        out += [*render(b.get("details") or {}), ""]
+    return out or ["- not judged (no declared model change was approved or refused)", ""]
+
+
 def to_markdown(ev: Evidence) -> str:
     """The report as Markdown (tables, one section per kind of evidence)."""
     r = ev.release
@@ -310,7 +330,7 @@ def to_markdown(ev: Evidence) -> str:
             + [
                 (
                     b["actor"],
-                    "model change approval"
+                    _model_change_label(b)
                     if b["action"] == "model_change.approved"
                     else "approval"
                     + (" (break-glass)" if (b.get("details") or {}).get("break_glass") else ""),
@@ -322,6 +342,9 @@ def to_markdown(ev: Evidence) -> str:
             ]
             or [("none", "", "", "", "")],
         ),
+        "### Model-change judge",
+        "",
+        *_judgements(ev),
         "### Segregation of duties",
         "",
         *[f"- {_mark(ok)}: {text}" for ok, text in ev.duties],

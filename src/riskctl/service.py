@@ -57,6 +57,7 @@ from riskctl.policy import (
 )
 from riskctl.report import ArtifactCheck, Evidence, evidence
 from riskctl.rollout.controller import RolloutTarget
+from riskctl.shadow import modeljudge
 from riskctl.signing import dsse_verify, key_id, load_or_create_key, load_public_key
 from riskctl.targets.command import CommandTarget
 from riskctl.targets.interface import (
@@ -424,7 +425,13 @@ class Session:
         return {"release": release.id, "digest": release.digest, "reviewer": actor}
 
     def approve(
-        self, ref: str, env: str, *, break_glass: bool = False, model_change: bool = False
+        self,
+        ref: str,
+        env: str,
+        *,
+        break_glass: bool = False,
+        model_change: bool = False,
+        accept_judgement: str | None = None,
     ) -> dict[str, Any]:
         actor = self.require_actor()
         self.config.environment(env)  # validates the name
@@ -432,7 +439,7 @@ class Session:
         release = self.ledger().release(ref)
         author = author_identity(self.config, release)
         if model_change:
-            return self._approve_model_change(actor, release, env, author)
+            return self._approve_model_change(actor, release, env, author, accept_judgement)
         decision = evaluate_approval(
             self.config, actor, env, release, author, break_glass=break_glass
         )
@@ -462,7 +469,7 @@ class Session:
         }
 
     def _approve_model_change(
-        self, actor: str, release: Release, env: str, author: str | None
+        self, actor: str, release: Release, env: str, author: str | None, accepted: str | None
     ) -> dict[str, Any]:
         """Risk management accepts the release's declared model change and its impact."""
         self.config.environment(env)
@@ -481,6 +488,12 @@ class Session:
         )
         if not decision.allowed:
             self.refuse("approval.refused", decision, release, env)
+        judgement = modeljudge.evaluate(self, release, env)  # both models backtested (issue 12)
+        check = modeljudge.approval_check(judgement, accepted)
+        judged = Decision("model change approval", (check,))
+        if not judged.allowed:
+            self.refuse("approval.refused", judged, release, env)
+        judge = {"verdict": judgement.verdict, "accepted": accepted} if judgement else None
         self.record(
             "model_change.approved",
             release=release.digest,
@@ -490,6 +503,7 @@ class Session:
                 "expected_impact": release.model_change_impact,
                 "reason": release.model_change_reason,
                 **self.sign(Kind.MODEL_CHANGE, release.digest, env),
+                "judge": judge,
             },
         )
         return {
@@ -502,6 +516,7 @@ class Session:
                 "expected_impact": release.model_change_impact,
                 "reason": release.model_change_reason,
             },
+            "judgement": judgement.as_dict() if judgement else None,
         }
 
     # -- deploy ------------------------------------------------------------------------------

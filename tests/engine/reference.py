@@ -79,3 +79,68 @@ def ewma_variance(returns: Sequence[float], lam: float) -> list[float]:
     for r in returns:
         out.append(lam * out[-1] + (1.0 - lam) * r * r)
     return out
+
+
+def average_ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties sharing the mean of the ranks they span."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Pearson correlation of the average ranks, in loops."""
+    rx, ry = average_ranks(x), average_ranks(y)
+    n = len(rx)
+    mx, my = sum(rx) / n, sum(ry) / n
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    sxx = sum((a - mx) ** 2 for a in rx)
+    syy = sum((b - my) ** 2 for b in ry)
+    return sxy / math.sqrt(sxx * syy)
+
+
+def ks_distance(x: Sequence[float], y: Sequence[float]) -> float:
+    """sup |F_x − F_y| over every observed point, counting with loops."""
+    best = 0.0
+    for point in list(x) + list(y):
+        fx = sum(1 for v in x if v <= point) / len(x)
+        fy = sum(1 for v in y if v <= point) / len(y)
+        best = max(best, abs(fx - fy))
+    return best
+
+
+def z2(pnl: Sequence[float], var: Sequence[float], es: Sequence[float], alpha: float) -> float:
+    """Acerbi–Székely Z2 from its definition, day by day."""
+    total = 0.0
+    for x, v, e in zip(pnl, var, es, strict=True):
+        if x + v < 0:
+            total += x / e
+    return total / (len(pnl) * alpha) + 1
+
+
+def z1(pnl: Sequence[float], var: Sequence[float], es: Sequence[float]) -> float:
+    """Acerbi–Székely Z1 from its definition, day by day."""
+    total, count = 0.0, 0
+    for x, v, e in zip(pnl, var, es, strict=True):
+        if x + v < 0:
+            total += x / e
+            count += 1
+    return total / count + 1
+
+
+def worst_window_es(pnl: Sequence[float], window: int, confidence: float) -> tuple[int, float]:
+    """Start and ES of the first window with the highest ES, each window's ES from es()."""
+    best_start, best = 0, -math.inf
+    for start in range(len(pnl) - window + 1):
+        value = es(pnl[start : start + window], confidence)
+        if value > best:
+            best_start, best = start, value
+    return best_start, best

@@ -526,6 +526,7 @@ def test_openapi_documents_the_contract(client: httpx.Client) -> None:
         "/metrics",
         "/v1/var",
         "/v1/portfolio/var",
+        "/v1/portfolio/es",
         "/v1/runs/{business_date}",
         "/v1/admin/request-samples",
     }

@@ -11,7 +11,7 @@ import numpy as np
 from fastapi import APIRouter, FastAPI
 
 from risk_service import engine
-from risk_service.api import admin, errors, operations, risk, runs
+from risk_service.api import admin, errors, frtb, operations, risk, runs
 from risk_service.api.context import Context
 from risk_service.api.market import MarketCache
 from risk_service.api.middleware import RequestMiddleware
@@ -25,7 +25,13 @@ from risk_service.store import database
 log = get_logger("risk_service.api")
 
 #: Every router of the API, in the order the OpenAPI document lists them: add new ones here.
-ROUTERS: tuple[APIRouter, ...] = (operations.router, risk.router, runs.router, admin.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    operations.router,
+    risk.router,
+    frtb.router,
+    runs.router,
+    admin.router,
+)
 
 # A tiny book computed once per worker at start-up, so the engine's first real request is warm.
 _WARM_BOOK = np.array([1.0, -0.5])

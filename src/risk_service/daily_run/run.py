@@ -29,6 +29,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from risk_service import engine
+from risk_service.daily_run.frtb import frtb_outputs, load_horizons
 from risk_service.marketdata.errors import DataError
 from risk_service.marketdata.interface import DataSource
 from risk_service.sessions import CalendarError, deadline, nyse
@@ -212,6 +213,7 @@ def _run(
         )
         prev_rows = repository.load_positions(session, previous) if prev_run is not None else []
         history = repository.exceptions_history(session, business_date, BACKTEST_DAYS - 1)
+        horizons = load_horizons(session, book.symbols)  # FRTB liquidity horizons (issue 12)
     timings["load"] = time.perf_counter() - t0
 
     if market.dates != expected_dates:
@@ -253,7 +255,17 @@ def _run(
             threshold=options.move_threshold,
             previous=previous,
         )
-    timings["validate"] = time.perf_counter() - t0
+        timings["validate"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        validation["frtb"] = frtb_outputs(  # columns in book order, as batch_risk's
+            book.portfolios,
+            symbols=book.symbols,
+            exposures=book.exposures,
+            dates=market.dates,
+            matrix=market.matrix,
+            horizons=horizons,
+        )
+    timings["frtb"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     finished_compute = clock()

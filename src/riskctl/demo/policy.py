@@ -24,9 +24,9 @@ DEMO_GATES = ["lint", "security", "migrations", "performance"]
 PORT_SHIFT = 10_000
 
 
-def _shift_url(url: str) -> str:
+def _shift_url(url: str, shift: int = PORT_SHIFT) -> str:
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}:{(parts.port or 80) + PORT_SHIFT}"
+    return f"{parts.scheme}://{parts.hostname}:{(parts.port or 80) + shift}"
 
 
 def demo_policy(
@@ -34,6 +34,7 @@ def demo_policy(
     *,
     golden_set: str = "repo/delivery/golden-set.json",
     keys: Mapping[str, str] | None = None,
+    port_shift: int = PORT_SHIFT,
 ) -> str:
     """The demo's policy file text, from ``base`` (default: the repository's delivery.toml).
 
@@ -47,10 +48,10 @@ def demo_policy(
     for name, line in (keys or {}).items():
         doc["identities"][name]["keys"] = [line]
     for name, env in doc["environments"].items():
-        env["url"] = _shift_url(str(env["url"]))
-        env["port"] = int(env["port"]) + PORT_SHIFT
+        env["url"] = _shift_url(str(env["url"]), port_shift)
+        env["port"] = int(env["port"]) + port_shift
         if "slot_ports" in env:
-            env["slot_ports"] = [int(p) + PORT_SHIFT for p in env["slot_ports"]]
+            env["slot_ports"] = [int(p) + port_shift for p in env["slot_ports"]]
         if name == "dev":
             continue
         if "required_gates" in env:
