@@ -19,6 +19,7 @@ Errors (raised by executors, beside the engine's own ``RiskInputError``)::
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -92,8 +93,10 @@ def plan_blocks(portfolios: int, instruments: int, scenarios: int) -> list[slice
     # float64 P&L and losses plus int64 ranks per scenario, two component rows per instrument.
     per_portfolio = 8 * (3 * scenarios + 2 * instruments)
     by_memory = max(1, BLOCK_BYTES // per_portfolio)
-    size = max(1, min(by_memory, math.ceil(portfolios / MIN_BLOCKS)))
-    return [slice(i, min(i + size, portfolios)) for i in range(0, portfolios, size)]
+    count = max(min(portfolios, MIN_BLOCKS), math.ceil(portfolios / by_memory))
+    # Near-equal blocks (sizes differ by at most one), so no worker waits on a big last block.
+    bounds = [portfolios * i // count for i in range(count + 1)]
+    return [slice(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 def risk_block(exposures: FloatArray, returns: FloatArray, spec: RiskSpec) -> PortfolioRisk:
