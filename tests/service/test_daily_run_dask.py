@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from risk_service.cli import app
 from risk_service.daily_run import daily_run
-from risk_service.daily_run.distributed import DaskExecutor
+from risk_service.daily_run.distributed import DaskExecutor, connect
 from risk_service.daily_run.executor import (
     ExecutorError,
     FloatArray,
@@ -231,3 +231,15 @@ def test_scheduler_local_runs_on_a_local_cluster_and_says_so(cli_env: dict[str, 
         assert found is not None
         assert (found.executor, found.workers) == ("dask", os.cpu_count())
     engine.dispose()
+
+
+def test_a_scheduler_without_workers_is_refused_not_waited_on_forever() -> None:
+    """connect() to a scheduler no worker joined fails with ExecutorError within its timeout."""
+    with (
+        LocalCluster(
+            n_workers=0, processes=True, dashboard_address="127.0.0.1:0", host="127.0.0.1"
+        ) as empty,
+        pytest.raises(ExecutorError, match="no Dask worker joined the scheduler within 2 s"),
+        connect(empty.scheduler_address, connect_timeout=2),
+    ):
+        pass  # pragma: no cover - connect refuses before yielding
