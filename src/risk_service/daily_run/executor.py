@@ -119,6 +119,14 @@ def risk_block(exposures: FloatArray, returns: FloatArray, spec: RiskSpec) -> Po
     return PortfolioRisk(var=risk.var, es=risk.es, component=risk.component)
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's core count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
+        return os.cpu_count() or 1
+
+
 class Executor(Protocol):
     """Computes every portfolio's risk; see the module docstring."""
 
@@ -139,7 +147,7 @@ class InProcessExecutor:
     """The blocks on ``threads`` threads of this process (the default; one per core)."""
 
     progress: Progress | None = None
-    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    threads: int = field(default_factory=_usable_cores)
 
     @property
     def name(self) -> str:
