@@ -456,6 +456,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "market_data_sha256": found.market_data_sha256,
             },
             validation=found.validation,
+            executor=found.executor,
+            workers=found.workers,
             portfolios=[
                 PortfolioResult(
                     portfolio_id=r.portfolio_id,
