@@ -9,8 +9,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements/dev.lock
 ENGINE_FILES := src/risk_service/engine/*,src/risk_service/var_calculator.py
+# checkov pins versions that clash with the project's: it lives in its own virtualenv.
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+TOOLS_LOCK := requirements/tools.lock
+TERRAFORM_DIR ?= infra/terraform/staging
 
-.PHONY: help setup lock lint format typecheck test test-fast bench demo demo-clean clean
+.PHONY: help setup lock lint lint-terraform format typecheck test test-fast bench demo demo-clean clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,6 +34,13 @@ $(STAMP): $(BIN)/python $(LOCK) pyproject.toml
 	$(BIN)/python -m pip check --disable-pip-version-check
 	touch $(STAMP)
 
+$(TOOLS_STAMP): $(TOOLS_LOCK)
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r $(TOOLS_LOCK) 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	touch $(TOOLS_STAMP)
+
 # Debian packages the suite and the benchmarks drive for real (bubblewrap: the gates' sandbox).
 SYSTEM_PACKAGES := wrk haproxy bubblewrap
 
@@ -38,14 +50,21 @@ setup: $(STAMP) ## create .venv, install the locked dependencies and the project
 lock: ## re-resolve the pinned locks from pyproject.toml (needs uv)
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements/dev.lock
 	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/runtime.lock
+	uv pip compile requirements/tools.in --python-version 3.11 --generate-hashes -o $(TOOLS_LOCK)
 
-lint: $(STAMP) ## ruff, format check, mypy, bandit, actionlint, hadolint
+lint: $(STAMP) ## ruff, format check, mypy, bandit, actionlint, hadolint, Terraform (hcl2 + checkov)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r src --severity-level medium
 	$(BIN)/actionlint .github/workflows/*.yml
 	@if [ -f Dockerfile ]; then $(BIN)/hadolint Dockerfile; fi
+	$(MAKE) --no-print-directory lint-terraform
+
+lint-terraform: $(STAMP) $(TOOLS_STAMP) ## parse TERRAFORM_DIR with python-hcl2, then scan it with checkov
+	$(BIN)/python scripts/check_terraform.py $(TERRAFORM_DIR)
+	$(TOOLS)/bin/checkov --directory $(TERRAFORM_DIR) --framework terraform --quiet --compact \
+		--skip-download
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench scripts
@@ -75,4 +94,4 @@ demo-clean: $(STAMP) ## stop what the demo started and remove its state
 	$(BIN)/riskctl demo --clean
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.* coverage.xml .hypothesis
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.* coverage.xml .hypothesis

@@ -1,8 +1,9 @@
 """``risk-service``: serve the API, run and schedule the daily run, manage the store and data.
 
 Errors are one-line messages on stderr with a non-zero exit code: 1 failure, 2 usage, 3 refused
-(e.g. a date that is not an NYSE session).  Heavy imports (the web stack, prometheus-client) are
-deferred so that ``serve`` can enable multiprocess metrics before they load.
+(e.g. a date that is not an NYSE session), 4 the Dask scheduler of `daily-run --scheduler` did not
+answer.  Heavy imports (the web stack, prometheus-client, Dask) are deferred so that ``serve`` can
+enable multiprocess metrics before they load.
 """
 
 from __future__ import annotations
@@ -153,8 +154,12 @@ def serve(
 # --- daily run and scheduler -------------------------------------------------------------------
 
 
-def _run_date(settings: Settings, business_date: dt.date, quiet: bool = False) -> int:
+def _run_date(
+    settings: Settings, business_date: dt.date, quiet: bool = False, scheduler: str | None = None
+) -> int:
+    from risk_service.daily_run import executor as executors  # noqa: PLC0415
     from risk_service.daily_run import run as daily  # noqa: PLC0415 - keeps `serve` light
+    from risk_service.daily_run.launch import check_scheduler, open_executor  # noqa: PLC0415
     from risk_service.marketdata.delivered import DeliveredSource  # noqa: PLC0415
     from risk_service.marketdata.interface import DataSource  # noqa: PLC0415
     from risk_service.marketdata.synthetic import SyntheticSource, SyntheticSpec  # noqa: PLC0415
@@ -182,16 +187,29 @@ def _run_date(settings: Settings, business_date: dt.date, quiet: bool = False) -
         window=settings.window,
         move_threshold=settings.move_threshold,
     )
-    with _errors():
-        engine = _ready_store(settings)
-        require_environment(engine, settings.environment.value)
-        factory = database.session_factory(engine)
+    scheduler = settings.dask_scheduler if scheduler is None else scheduler
+    if scheduler:
         try:
-            with err.status(f"daily run {business_date.isoformat()} ({settings.environment})"):
+            check_scheduler(scheduler)
+        except ValueError as exc:
+            _fail(str(exc), 2)
+    label = f"daily run {business_date.isoformat()} ({settings.environment})"
+    with _errors():
+        try:
+            # The executor first: an unreachable scheduler fails before the store is touched.
+            with open_executor(scheduler, err, label) as executor:
+                engine = _ready_store(settings)
+                require_environment(engine, settings.environment.value)
+                factory = database.session_factory(engine)
                 report = daily.daily_run(
-                    factory, business_date, source=source, release=release, options=options
+                    factory,
+                    business_date,
+                    source=source,
+                    release=release,
+                    options=options,
+                    executor=executor,
                 )
-        except daily.RunError as exc:
+        except (daily.RunError, executors.ExecutorError) as exc:
             _fail(f"daily run {business_date.isoformat()} failed: {exc}", exc.exit_code)
     if quiet:
         return 0
@@ -202,6 +220,7 @@ def _run_date(settings: Settings, business_date: dt.date, quiet: bool = False) -
     table.add_row("flagged for review", str(report.flagged))
     table.add_row("backtest exceptions", str(report.exceptions))
     table.add_row("replaced earlier run", "yes" if report.replaced else "no")
+    table.add_row("computed by", f"{report.executor}, {report.workers} worker(s)")
     table.add_row("deadline (UTC)", report.deadline.isoformat(timespec="minutes"))
     table.add_row("met deadline", "yes" if report.met_deadline else "NO")
     for name, seconds in report.timings.items():
@@ -217,13 +236,21 @@ def daily_run_command(
         Environment | None,
         typer.Option("--env", help="Environment (default: RISK_SERVICE_ENVIRONMENT or dev)."),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Compute on Dask: 'local' (a LocalCluster here) or tcp://HOST:PORT "
+            "(default: RISK_SERVICE_DASK_SCHEDULER, else in this process).",
+        ),
+    ] = None,
 ) -> None:
     """Run one business date's risk: every portfolio's VaR 95/99, ES 97.5 and components."""
     business_date = _date(date)
     settings = Settings()
     if env is not None:
         settings = settings.model_copy(update={"environment": env})
-    _run_date(settings, business_date)
+    _run_date(settings, business_date, scheduler=scheduler)
 
 
 @app.command()

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Where prod's upstream files are delivered (read by `data load` when no path is given).
     data_dir: Path = Path("var") / "inbox"
     log_level: str = "INFO"
+    # Where `daily-run` computes: "" in this process, "local" (a LocalCluster of processes on this
+    # machine) or a Dask scheduler "tcp://HOST:PORT"; `--scheduler` overrides it.
+    dask_scheduler: str = ""
     # A bounded sample of recent real /v1/var and /v1/portfolio/var requests, kept in the store
     # for riskctl's shadow replay (SPEC §4): at most `request_sample_size` rows, one successful
     # request in `request_sample_every`, bodies up to `request_sample_max_bytes` (0 disables).

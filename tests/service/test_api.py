@@ -244,6 +244,12 @@ def test_runs_endpoint_returns_the_stored_run(client: httpx.Client) -> None:
     assert set(body["input_hashes"]) == {"positions_sha256", "market_data_sha256"}
 
 
+def test_runs_endpoint_says_what_computed_the_run(client: httpx.Client) -> None:
+    """GET /v1/runs/{date} names the executor and worker count recorded with the run."""
+    body = client.get("/v1/runs/2026-11-25").json()
+    assert (body["executor"], body["workers"]) == ("in-process", 1)
+
+
 # --- hostile inputs ----------------------------------------------------------------------------
 
 GOOD = {"returns": RETURNS[:120], "confidence": 0.99}

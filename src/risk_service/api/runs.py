@@ -58,6 +58,8 @@ def run(
             "market_data_sha256": found.market_data_sha256,
         },
         validation=found.validation,
+        executor=found.executor,
+        workers=found.workers,
         portfolios=[
             PortfolioResult(
                 portfolio_id=r.portfolio_id,

@@ -157,6 +157,9 @@ class RunResponse(BaseModel):
     input_hashes: dict[str, str]
     validation: dict[str, Any]
     portfolios: list[PortfolioResult]
+    # What computed it: "in-process" or "dask", on how many worker processes.
+    executor: str = "in-process"
+    workers: int = 1
 
 
 class SampledRequest(BaseModel):

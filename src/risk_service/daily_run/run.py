@@ -9,7 +9,8 @@ Errors (all end the run with the previous results of that date untouched)::
 
 Steps: refuse non-sessions; let the environment's source make sure inputs are stored; load the
 positions of the date and the ``window`` sessions of returns before it; compute every portfolio
-with one matrix product (``engine.batch_risk``); validate (every portfolio, finite figures,
+with one matrix product per block of the book (``engine.batch_risk``, mapped by an executor: this
+process or a Dask cluster, with the same figures); validate (every portfolio, finite figures,
 day-over-day moves, backtest of the previous session's VaR 99 against realised P&L with the Basel
 zone over the last 250 days); write the run and all results in one transaction, replacing any
 earlier run of the date.  Every attempt, failed or not, is recorded with its deadline status.
@@ -29,6 +30,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from risk_service import engine
+from risk_service.daily_run.executor import Executor, InProcessExecutor, PortfolioRisk, RiskSpec
 from risk_service.daily_run.frtb import frtb_outputs, load_horizons
 from risk_service.marketdata.errors import DataError
 from risk_service.marketdata.interface import DataSource
@@ -102,6 +104,8 @@ class RunReport:
     replaced: bool
     timings: dict[str, float] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
+    executor: str = "in-process"
+    workers: int = 1
 
 
 def _utc_now() -> dt.datetime:
@@ -137,8 +141,12 @@ def daily_run(
     options: RunOptions,
     clock: Callable[[], dt.datetime] = _utc_now,
     write_hook: WriteHook | None = None,
+    executor: Executor | None = None,
 ) -> RunReport:
-    """Run, validate and store the risk of ``business_date``; see the module docstring."""
+    """Run, validate and store the risk of ``business_date``; see the module docstring.
+
+    ``executor`` computes the portfolios (default: in this process; see ``executor.py``).
+    """
     started = clock()
     try:
         nyse().require_session(business_date)
@@ -154,6 +162,7 @@ def daily_run(
             clock=clock,
             write_hook=write_hook,
             started=started,
+            executor=executor or InProcessExecutor(),
         )
     except Exception as exc:
         finished = clock()
@@ -189,6 +198,7 @@ def _run(
     clock: Callable[[], dt.datetime],
     write_hook: WriteHook | None,
     started: dt.datetime,
+    executor: Executor,
 ) -> RunReport:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -233,13 +243,9 @@ def _run(
     # Overflow shows up as non-finite figures, which validation reports by portfolio.
     with np.errstate(all="ignore"):
         try:
-            risk = engine.batch_risk(
-                book.exposures,
-                market.matrix,
-                var_levels=VAR_LEVELS,
-                es_level=ES_LEVEL,
-                strict=True,
-            )
+            # The per-portfolio computation, mapped over blocks of the book by the executor.
+            spec = RiskSpec(var_levels=VAR_LEVELS, es_level=ES_LEVEL, strict=True)
+            risk = executor.risk(book.exposures, market.matrix, spec)
         except engine.RiskInputError as exc:
             raise RunInputError(f"inputs rejected by the engine: {exc}") from exc
         timings["compute"] = time.perf_counter() - t0
@@ -290,6 +296,8 @@ def _run(
             portfolios=len(book.portfolios),
             flagged=validation["flagged"],
             validation=validation,
+            executor=executor.name,
+            workers=executor.workers,
         )
         session.add(run)
         session.flush()
@@ -328,6 +336,8 @@ def _run(
         replaced=existing is not None,
         timings=timings,
         validation=validation,
+        executor=run.executor,
+        workers=run.workers,
     )
 
 
@@ -348,7 +358,7 @@ def _realised_pnl(
 def _validate(
     *,
     book: _Book,
-    risk: engine.BatchRisk,
+    risk: PortfolioRisk,
     prev_var: dict[str, float],
     realised: dict[str, float],
     history: dict[str, tuple[int, int]],

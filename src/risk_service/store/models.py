@@ -98,6 +98,9 @@ class Run(Base):
     portfolios: Mapped[int] = mapped_column(Integer)
     flagged: Mapped[int] = mapped_column(Integer)
     validation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What computed it: "in-process" or "dask", on how many worker processes (migration 0003).
+    executor: Mapped[str] = mapped_column(String(16), server_default="in-process")
+    workers: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class Result(Base):
