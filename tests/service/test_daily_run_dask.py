@@ -200,14 +200,12 @@ def test_unreachable_scheduler_exits_4_with_a_message_and_writes_nothing(
 def test_the_environment_variable_names_the_scheduler_too(cli_env: dict[str, str]) -> None:
     """RISK_SERVICE_DASK_SCHEDULER is the same setting as --scheduler (here: unreachable, 4)."""
     address = f"tcp://127.0.0.1:{free_port()}"
-    env = {
-        **cli_env,
-        "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s",
-        "RISK_SERVICE_DASK_SCHEDULER": address,
-    }
-    done = CliRunner().invoke(app, ["daily-run", "--date", DAY.isoformat()], env=env)
+    env = {**cli_env, "RISK_SERVICE_DASK_SCHEDULER": address}
+    # Dask read its environment when first imported: set its connect timeout directly.
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        done = CliRunner().invoke(app, ["daily-run", "--date", DAY.isoformat()], env=env)
     assert done.exit_code == 4, done.output
-    assert f"cannot reach the Dask scheduler at {address}" in done.output
+    assert f"cannot reach the Dask scheduler at {address} within 1 s" in done.output
 
 
 def test_a_malformed_scheduler_is_a_usage_error(cli_env: dict[str, str]) -> None:
