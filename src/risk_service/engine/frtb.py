@@ -13,8 +13,10 @@
   period (the last ``current_window`` days). With a reduced factor set, the stressed ES follows.
 * **Stressed ES** (MAR33.4–33.5): ES = ES_R,S × ES_F,C / ES_R,C — the reduced factor set in the
   stressed period, scaled by the full-to-reduced ratio in the current period; the ratio is floored
-  at 1 (the reduced set may not make the capital smaller). The stressed period is the worst
-  250-day window of the reduced set's ES over the available history (:func:`stressed_window`).
+  at 1 (the reduced set may not make the capital smaller — ``floor_ratio=False`` lifts the floor;
+  the floor is the MAR33 text as recalled, not re-checked against it here). The stressed period
+  is the worst 250-day window of the reduced set's ES over the available history
+  (:func:`stressed_window`).
 
 Errors: :class:`LiquidityHorizonError` (a :class:`~.errors.RiskInputError`) for bad horizons or
 ES inputs; the shared validation errors for bad series.

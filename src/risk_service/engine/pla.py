@@ -6,7 +6,9 @@ Two metrics over the desk's daily HPL and RTPL (MAR32 uses the last 250 business
 * the Kolmogorov–Smirnov distance between their empirical distributions (MAR32.41), scipy's
   ``ks_2samp`` (the two-sample statistic sup |F_HPL − F_RTPL|).
 
-Zones (MAR32.42; the paragraph number is as cited, the thresholds are the text's):
+Zones (MAR32.42 — the thresholds are the text's; the paragraph numbers 32.38 and 32.41 are
+those ActiveViam's FRTB documentation cites, 32.42 for the zones was not checked against the BCBS
+text itself):
 
 * green: Spearman above 0.80 **and** KS below 0.09 (KS p-value 0.264);
 * red: Spearman below 0.70 **or** KS above 0.12 (KS p-value 0.055);
