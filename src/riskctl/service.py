@@ -1169,6 +1169,9 @@ def open_session(
     pins = audit_anchors.anchors_from_policy(trust.identities.audit)
     audit_key = audit_anchors.open_audit_key(home / "keys", pins)
     audit = AuditLog(store, audit_key, home / "checkpoints.jsonl")
+    if pins.witnesses:  # what the witnesses remember is checked before any decision folds
+        signer = pins.log or audit_anchors.log_verifier(audit_key)
+        audit.outside = audit_anchors.WitnessViews(pins, signer)
     return Session(
         home=home,
         loaded=loaded,

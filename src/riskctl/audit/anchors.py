@@ -50,6 +50,7 @@ from riskctl.witness.client import CosignOutcome, add_checkpoint, latest_checkpo
 __all__ = [
     "Anchors",
     "PinnedWitness",
+    "WitnessViews",
     "anchor_lines",
     "anchors_from_policy",
     "cosign_after_command",
@@ -255,6 +256,33 @@ def verify_anchors(log: AuditLog, anchors: Anchors, report: VerifyReport) -> Ver
         witnesses=tuple(statuses),
         notes=tuple(notes),
     )
+
+
+@dataclass(frozen=True)
+class WitnessViews:
+    """Before a decision folds the trail: each reachable witness's last cosigned checkpoint must
+    be a prefix of it (a cut tail or a rewrite is refused before it can change a decision).
+    A witness that does not answer is skipped here: it never blocks a command."""
+
+    anchors: Anchors
+    log: Verifier
+
+    def views(self) -> dict[str, str]:
+        found = {}
+        for w in self.anchors.witnesses:
+            seen, _ = latest_checkpoint(w.url, CHECKPOINT_ORIGIN, self.anchors.timeout_s)
+            if seen is not None:
+                found[w.name] = seen
+        return found
+
+    def problems(self, views: dict[str, str], leaves: Sequence[bytes]) -> list[Problem]:
+        found = []
+        for w in self.anchors.witnesses:
+            if w.name in views:
+                problem = _check_witness_view(views[w.name], w, self.log, leaves)[2]
+                if problem is not None:
+                    found.append(problem)
+        return found
 
 
 def _valid(line: str, text: str, w: PinnedWitness) -> bool:

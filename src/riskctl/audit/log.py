@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -119,6 +119,18 @@ def checkpoint_note(tree_size: int, root_hex: str, created_at: str) -> bytes:
     return f"{CHECKPOINT_ORIGIN}\n{tree_size}\n{root_b64}\n{created_at}\n".encode()
 
 
+class OutsideView(Protocol):
+    """Views of the trail kept outside the home (the witnesses), checked before folding."""
+
+    def views(self) -> Any:
+        """Fetch the outside views (before the store is read)."""
+        ...
+
+    def problems(self, views: Any, leaves: Sequence[bytes]) -> list[Problem]:
+        """What in ``leaves`` contradicts ``views`` (a cut tail, a rewritten history)."""
+        ...
+
+
 class AuditLog:
     """Appends signed entries to an :class:`AuditStore` and verifies the whole log."""
 
@@ -137,6 +149,10 @@ class AuditLog:
         # Display only (the read-only dashboard, which shows verification beside what it folds):
         # fold a trail even when it does not verify. Never set where a decision is taken.
         self.display_only = False
+        # Set by riskctl.audit.anchors when witnesses are pinned: what the outside remembers
+        # (a witness's last cosigned tree) must be a prefix of what is folded.
+        self.outside: OutsideView | None = None
+        self._outside_checked = False
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -201,16 +217,23 @@ class AuditLog:
         """
         if self.display_only:
             return self.unverified_bodies()
+        outside = self.outside if not self._outside_checked else None
+        views = outside.views() if outside is not None else None  # before the store: no race
         rows = self.store.entries()
         report = self.verify(rows)
-        if not report.ok:
-            first = report.first_bad_entry
+        problems = list(report.problems)
+        if outside is not None:
+            problems += outside.problems(views, [bytes.fromhex(r.leaf_hash) for r in rows])
+        if problems:
+            first = min((p.seq for p in problems if p.seq is not None), default=None)
             where = f" (first bad entry #{first})" if first else ""
-            shown = "; ".join(p.message for p in report.problems[:3])
+            shown = "; ".join(p.message for p in problems[:3])
             raise AuditUnverifiedError(
                 f"the audit trail does not verify{where}: {shown}; nothing was decided from it. "
                 "Run `riskctl audit verify` for the full report"
             )
+        # The witnesses are asked once per command: later folds see this command's own appends.
+        self._outside_checked = True
         return [json.loads(row.body) for row in rows]
 
     def unverified_bodies(self) -> list[dict[str, Any]]:

@@ -89,18 +89,14 @@ def test_unpinned_trail_says_plainly_it_is_not_anchored(cli: Cli) -> None:
     assert cli("audit", "verify", "--json").json()["anchored"] is False
 
 
-def test_finding4_tail_truncation_with_checkpoints_and_witness_lines_removed(
-    anchored: Anchored,
-) -> None:
-    """Deleting the last entries with their checkpoints, cosignatures and witness-file lines
-    (everything in the home) still fails: the witness remembers the larger tree."""
-    built = anchored.built
+def _cut_tail(built: Built) -> tuple[int, int]:
+    """Delete every entry after the first checkpoint, with the later checkpoints, their
+    cosignatures and witness-file lines (everything the home holds); (kept, before)."""
     before = _entries(built)
     with sqlite3.connect(built.home / "audit.sqlite") as db:
         cut = int(db.execute("SELECT MIN(tree_size) FROM riskctl_audit_checkpoint").fetchone()[0])
-        for name in [
-            r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
-        ]:
+        triggers = db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
+        for (name,) in list(triggers):  # whoever can write the file can drop the guards
             db.execute(f"DROP TRIGGER {name}")
         db.execute("DELETE FROM riskctl_audit_entry WHERE seq > ?", (cut,))
         db.execute("DELETE FROM riskctl_audit_checkpoint WHERE tree_size > ?", (cut,))
@@ -109,13 +105,33 @@ def test_finding4_tail_truncation_with_checkpoints_and_witness_lines_removed(
     kept = [ln for ln in lines if json.loads(ln)["tree_size"] <= cut]
     (built.home / "checkpoints.jsonl").write_text("".join(f"{ln}\n" for ln in kept), "utf-8")
     assert cut < before
+    return cut, before
 
+
+def test_finding4_tail_truncation_with_checkpoints_and_witness_lines_removed(
+    anchored: Anchored,
+) -> None:
+    """Deleting the last entries with their checkpoints, cosignatures and witness-file lines
+    (everything in the home) still fails: the witness remembers the larger tree."""
+    cut, before = _cut_tail(anchored.built)
     out = anchored.cli("audit", "verify", "--json")
     assert out.code == 1
     report = out.json()
     assert report["first_bad_entry"] == cut + 1
     messages = " ".join(p["message"] for p in report["problems"])
     assert f"witness test-witness cosigned {before} entries" in messages
+
+
+def test_finding4_cut_tail_is_refused_before_any_decision(anchored: Anchored) -> None:
+    """A decision after the tail was cut is refused (exit 3): the witnesses' view is checked
+    before the trail is folded, and nothing is appended on top of the cut trail."""
+    cut, before = _cut_tail(anchored.built)
+    out = anchored.cli(
+        "deploy", anchored.built.release, "--env", "dev", "--as", "eng-1", "--check", "--json"
+    )
+    assert out.code == 3, out.stdout + out.stderr
+    assert f"witness test-witness cosigned {before} entries" in out.json()["error"]
+    assert _entries(anchored.built) == cut
 
 
 def test_finding4_no_new_audit_key_is_minted_when_the_policy_pins_one(anchored: Anchored) -> None:
