@@ -79,6 +79,10 @@ ETC_FILES = (
     "mime.types",
     "protocols",
     "services",
+    "fonts",  # a headless browser in a test suite
+    "chromium",
+    "chromium.d",
+    "gitconfig",
 )
 
 
