@@ -58,7 +58,9 @@ def declared(
         return (found, "") if found is not None else (None, "exited 1: not migrated")
 
     monkeypatch.setattr(modeljudge, "run_backtest", fake_run)
-    monkeypatch.setattr("riskctl.targets.releasedir.ensure_venv", lambda d, w, **_: tmp_path / "venv")
+    monkeypatch.setattr(
+        "riskctl.targets.releasedir.ensure_venv", lambda d, w, **_: tmp_path / "venv"
+    )
     replays["calls"] = calls
     return new, digest, replays
 
