@@ -59,6 +59,10 @@ DEFECT_PATCH = Patch(
 
 # v4: a pooled-connection "optimisation" for prod that leaks: after 60 requests a worker fails
 # every fourth /v1 request. Dev and staging never see it.
+from typing import Any  # noqa: E402
+
+from fastapi.responses import JSONResponse  # noqa: E402
+
 _create_app_unpooled = create_app
 
 
