@@ -119,8 +119,9 @@ class LiveServer:
     def __init__(self, target: Settings | Callable[..., Any]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(target) if isinstance(target, Settings) else target
         config = uvicorn.Config(
-            create_app(target) if isinstance(target, Settings) else target,
+            self.app,
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
@@ -142,6 +143,10 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        # lifespan is off here: close the app's store connections as its shutdown would.
+        context = getattr(getattr(self.app, "state", None), "context", None)
+        if context is not None:
+            context.store.dispose()
 
     def client(self, **kwargs: object) -> httpx.Client:
         """An HTTP client for this server."""

@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         risk.compute(lambda: engine.portfolio_var(_WARM_BOOK, _WARM_RETURNS, 0.99, "historical"))
         log.info("worker warmed", market_window=warmed)
         yield
+        store.dispose()  # the worker's pooled store connections, closed on shutdown
 
     app = FastAPI(
         title="risk-service",
