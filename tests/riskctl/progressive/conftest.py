@@ -87,6 +87,9 @@ def progressive_policy(ports: dict[str, int], *, manual_pause: bool = False) -> 
         seconds = 2.0
         interval_s = 0.25
         min_samples = 30
+        # The compressed 2 s windows reach ~15-30 canary requests at 10 %: size the judge's
+        # sample for defects that large (the story's v4 fails a quarter of its requests).
+        detect_error_increase = 0.25
         max_load_rate = 200
         probe_rate = 40
         {pause if name == "prod" else ""}
