@@ -90,6 +90,7 @@ def progressive_policy(ports: dict[str, int], *, manual_pause: bool = False) -> 
         # The compressed 2 s windows reach ~15-30 canary requests at 10 %: size the judge's
         # sample for defects that large (the story's v4 fails a quarter of its requests).
         detect_error_increase = 0.25
+        detect_latency_ratio = 3.0  # the slow variant is ~15x slower (30 ms vs 2 ms)
         max_load_rate = 200
         probe_rate = 40
         {pause if name == "prod" else ""}
