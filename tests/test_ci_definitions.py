@@ -9,6 +9,7 @@ with a health check.
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -243,10 +244,14 @@ def test_delivery_runs_only_on_main_after_ci_ok_in_order() -> None:
     assert "failure()" in jobs["rollback"]["if"]
 
 
+PROVE = ".venv/bin/python -m riskctl.trust.github run -- "
+
+
 def test_deploys_go_through_riskctl_on_either_target() -> None:
     """Staging and prod deploy with `riskctl deploy`, on this host (local target) or via the
-    manifests script (Kubernetes), chosen by vars.DEPLOY_TARGET; prod behind the `production`
-    environment, deployed as the person who approved it."""
+    manifests script (Kubernetes), chosen by vars.DEPLOY_TARGET, each proven by the job's OIDC
+    token; prod behind the `production` environment, after a `deploy --check` of the signed
+    approvals."""
     jobs = _workflow()["jobs"]
     for job, env in (("deploy-staging", "staging"), ("production", "prod")):
         steps = jobs[job]["steps"]
@@ -254,13 +259,17 @@ def test_deploys_go_through_riskctl_on_either_target() -> None:
         k8s = [s for s in steps if s.get("if") == "${{ vars.DEPLOY_TARGET == 'kubernetes' }}"]
         assert len(local) == len(k8s) == 1, job
         for step in (*local, *k8s):
-            assert step["run"].startswith(f'.venv/bin/riskctl deploy "$RELEASE" --env {env}'), job
+            deploy = f'{PROVE}.venv/bin/riskctl deploy "$RELEASE" --env {env}'
+            assert step["run"].startswith(deploy), job
         assert "--via" not in local[0]["run"]
         assert f'--via "scripts/ci/k8s-apply.sh {env} $IMAGE"' in k8s[0]["run"]
     assert jobs["deploy-staging"]["environment"] == "staging"
     assert jobs["production"]["environment"] == "production"
-    assert '--as "$APPROVER"' in _steps_text("production")
-    assert 'gha.py approver "$RUNNER_TEMP/approvals.json" production' in _steps_text("production")
+    prod = _run_commands(jobs["production"])
+    check = f'{PROVE}.venv/bin/riskctl deploy "$RELEASE" --env prod --check'
+    assert check in prod
+    assert prod.index(check) < min(i for i, c in enumerate(prod) if "--rollback-plan" in c)
+    assert ".venv/bin/riskctl audit verify" in prod
     script = (ROOT / "scripts" / "ci" / "k8s-apply.sh").read_text(encoding="utf-8")
     assert 'riskctl render k8s --env "$env_name" --image "$image"' in script
     assert "kubectl argo rollouts status" in script
@@ -276,14 +285,115 @@ def test_the_image_is_pushed_and_deployed_by_digest() -> None:
         assert "$IMAGE" in _steps_text(job)
 
 
+#: The jobs that record in riskctl's trail, each proven by its OIDC token as one CI identity.
+PROVING_JOBS = {
+    "release": "release",
+    "deploy-staging": "staging",
+    "production": "production",
+    "rollback": "production-rollback",
+}
+
+
 def test_write_permissions_only_where_needed() -> None:
-    """Only the image job may write packages and only the tag job may write contents."""
+    """Least permissions per job: packages only for the image job, contents only for the tag
+    job, id-token only for the jobs that prove themselves to riskctl, and nothing else (no
+    `actions: read`: no job reads who approved it any more)."""
     jobs = _workflow()["jobs"]
-    for name in DELIVERY_JOBS:
-        permissions = jobs[name]["permissions"]
+    for name, job in jobs.items():
+        permissions = job["permissions"]
         writes = {k for k, v in permissions.items() if v == "write"}
         expected = {"image": {"packages"}, "release-tag": {"contents"}}.get(name, set())
+        if name in PROVING_JOBS:
+            expected = expected | {"id-token"}
         assert writes == expected, name
+        reads = {k for k, v in permissions.items() if v == "read"}
+        assert reads <= {"contents"}, name
+
+
+def test_no_job_acts_with_an_asserted_identity() -> None:
+    """No step names who acts: no `--as`, no RISKCTL_ACTOR, no approver glue, no key material;
+    the OIDC request credentials and the token never appear in a step."""
+    workflow = WORKFLOW.read_text(encoding="utf-8")
+    for job in _workflow()["jobs"].values():
+        for command in _run_commands(job):
+            assert not re.search(r"--as\b", command), command
+            for word in (
+                "RISKCTL_ACTOR",
+                "APPROVER",
+                "gha.py approver",
+                "RISKCTL_SIGNING_KEY",
+                "RISKCTL_KEYRING",
+                "RISKCTL_OIDC_TOKEN",
+                "ACTIONS_ID_TOKEN_REQUEST",
+            ):
+                assert word not in command, (word, command)  # fmt: skip
+        assert all(not re.search(r"--as\b", str(v)) for v in job.get("env", {}).values())
+    assert "secrets." not in workflow.replace("secrets.GITHUB_TOKEN", "")
+
+
+RECORDING = re.compile(
+    r"\.venv/bin/riskctl (build|gates|deploy|abort|rollback|promote|approve|review|exec|"
+    r"risk-run|incident|policy)\b"
+)
+
+
+def test_every_recording_riskctl_command_is_proven_by_a_fresh_token() -> None:
+    """Each riskctl command that records runs under `riskctl.trust.github run --` (a fresh token
+    for that command: a token proves one command), and only in the jobs holding id-token."""
+    for name, job in _workflow()["jobs"].items():
+        for command in _run_commands(job):
+            joined = command.replace("\\\n", " ")
+            for line in joined.splitlines():
+                for match in RECORDING.finditer(line):
+                    assert name in PROVING_JOBS, (name, line)
+                    before = line[: match.start()].rstrip()
+                    assert before.endswith(PROVE.rstrip()), line
+
+
+def test_token_holding_jobs_run_only_on_pushes_to_main_in_their_environment() -> None:
+    """The jobs with id-token run only after `release` (push to main), each in the GitHub
+    environment its CI identity pins; the PR jobs get no token."""
+    jobs = _workflow()["jobs"]
+    for name, environment in PROVING_JOBS.items():
+        assert jobs[name]["environment"] == environment, name
+        assert name == "release" or "release" in jobs[name]["needs"], name
+    for name in ("build-and-test", "security", "ci-ok", "image", "release-tag"):
+        assert "id-token" not in jobs[name]["permissions"], name
+
+
+def _ci_identities() -> dict[str, dict[str, str]]:
+    policy = tomllib.loads((ROOT / "delivery.toml").read_text(encoding="utf-8"))
+    found = {}
+    for name, ident in policy["identities"].items():
+        for matcher in ident.get("oidc", []):
+            found[name] = matcher
+    return found
+
+
+def test_each_token_holding_job_maps_to_one_pinned_ci_identity() -> None:
+    """delivery.toml's CI identities pin the repository (the placeholder a team replaces), the
+    protected branch, this workflow file at that branch, the push event and one job's GitHub
+    environment each; none has signing keys (nothing it signs counts as a person's)."""
+    policy = tomllib.loads((ROOT / "delivery.toml").read_text(encoding="utf-8"))
+    identities = _ci_identities()
+    assert set(identities) == {"ci-release", "ci-staging", "ci-prod", "ci-prod-rollback"}
+    workflow_path = WORKFLOW.relative_to(ROOT).as_posix()
+    for name, matcher in identities.items():
+        repo = matcher["repository"]
+        assert repo == "example-org/risk-service", name
+        assert matcher["ref"] == "refs/heads/main", name
+        assert matcher["event_name"] == "push", name
+        assert matcher["workflow_ref"] == f"{repo}/{workflow_path}@refs/heads/main", name
+        assert "keys" not in policy["identities"][name], name
+    by_environment = {m["environment"]: n for n, m in identities.items()}
+    assert set(by_environment) == set(PROVING_JOBS.values())
+    assert policy["oidc"]["audience"] == "riskctl"
+    roles = {n: set(policy["identities"][n]["roles"]) for n in identities}
+    assert roles["ci-prod"] & set(policy["environments"]["prod"]["deployers"])
+    assert roles["ci-prod-rollback"] & set(policy["environments"]["prod"]["deployers"])
+    assert roles["ci-staging"] & set(policy["environments"]["staging"]["deployers"])
+    assert not roles["ci-release"] & set(policy["environments"]["prod"]["deployers"])
+    assert all("admin" not in r for r in roles.values())
 
 
 def test_ci_ok_stays_the_single_required_check() -> None:

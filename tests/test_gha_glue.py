@@ -25,14 +25,6 @@ def _module() -> ModuleType:
 
 gha = _module()
 
-# The shape of GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals (GitHub REST API docs,
-# "Get the review history for a workflow run"), trimmed to the fields used.
-APPROVALS = [
-    {"state": "approved", "environments": [{"name": "staging"}], "user": {"login": "qa-1"}},
-    {"state": "rejected", "environments": [{"name": "production"}], "user": {"login": "eng-2"}},
-    {"state": "approved", "environments": [{"name": "production"}], "user": {"login": "sre-1"}},
-]
-
 
 def test_outputs_prints_key_value_lines() -> None:
     """Scalar values come out as KEY=value lines for $GITHUB_OUTPUT."""
@@ -58,28 +50,6 @@ def test_outputs_refuses_what_could_mislead_a_step(doc: object, match: str) -> N
         gha.outputs(doc, ["release"])
 
 
-def test_approver_is_the_one_person_who_approved_that_environment() -> None:
-    """The login of whoever approved `production` (a rejection or another environment is not);
-    nobody, or two different people, is an error rather than a guess."""
-    assert gha.approver(APPROVALS, "production") == "sre-1"
-    assert gha.approver(APPROVALS, "staging") == "qa-1"
-    with pytest.raises(gha.GlueError, match="nobody approved"):
-        gha.approver(APPROVALS[:2], "production")
-    again = {
-        "state": "approved",
-        "environments": [{"name": "production"}],
-        "user": {"login": "sre-1"},
-    }
-    assert gha.approver([*APPROVALS, again], "production") == "sre-1"
-    other = {
-        "state": "approved",
-        "environments": [{"name": "production"}],
-        "user": {"login": "sre-2"},
-    }
-    with pytest.raises(gha.GlueError, match=r"several people .* \(sre-1, sre-2\)"):
-        gha.approver([*APPROVALS, other], "production")
-
-
 def test_rollout_in_progress_reads_riskctl_status() -> None:
     """A canary release in the environment means a rollout is in progress."""
     status = {"environments": {"prod": {"canary_release": "rel-2", "stable_release": "rel-1"}}}
@@ -92,16 +62,27 @@ def test_rollout_in_progress_reads_riskctl_status() -> None:
 
 def test_command_line_exit_codes(tmp_path: Path) -> None:
     """0 with output on success; 1 with a one-line message on stderr otherwise."""
-    approvals = tmp_path / "approvals.json"
-    approvals.write_text(json.dumps(APPROVALS), encoding="utf-8")
+    build = tmp_path / "build.json"
+    build.write_text(json.dumps({"release": "rel-0123abcd"}), encoding="utf-8")
     ok = subprocess.run(
-        [sys.executable, str(SCRIPT), "approver", str(approvals), "production"],
+        [sys.executable, str(SCRIPT), "outputs", str(build), "release"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    assert (ok.returncode, ok.stdout) == (0, "login=sre-1\n")
+    assert (ok.returncode, ok.stdout) == (0, "release=rel-0123abcd\n")
     bad = subprocess.run(
         [sys.executable, str(SCRIPT), "outputs", str(tmp_path / "missing.json"), "release"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert bad.returncode == 1
     assert bad.stderr.startswith("gha.py outputs: cannot read JSON")
+
+
+def test_no_identity_glue_is_left() -> None:
+    """The glue no longer derives who acts (the approver's login was an asserted identity):
+    the `approver` command is gone and the CLI refuses it."""
+    assert not hasattr(gha, "approver")
+    gone = subprocess.run(
+        [sys.executable, str(SCRIPT), "approver", "x.json", "production"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert gone.returncode == 2

@@ -2,8 +2,9 @@
 
     gha.py outputs FILE KEY...          print KEY=value lines for $GITHUB_OUTPUT
     gha.py rollout-in-progress FILE ENV exit 0 if `riskctl status --json` shows a canary in ENV
-    gha.py approver FILE ENVIRONMENT    print login=… of the one person who approved ENVIRONMENT
-                                        (FILE: the REST API's /actions/runs/{id}/approvals)
+
+Who acts in a job is never read from here (e.g. an approver's login): the jobs prove themselves
+with their OIDC token (python -m riskctl.trust.github).
 
 Standard library only, so it runs with any Python the runner has. Exits 1 with a message on
 stderr when what is asked for is not there (a job must not go on with an empty value).
@@ -57,35 +58,6 @@ def rollout_in_progress(doc: Any, env: str) -> bool:
     return bool(entry.get("canary_release"))
 
 
-def approver(doc: Any, environment: str) -> str:
-    """Login of the person who approved ``environment`` in a run's approvals.
-
-    Fails closed: nobody, or several different people (a re-run approved by someone else), is an
-    error — the deploying identity must not be a guess.
-    """
-    if not isinstance(doc, list):
-        raise GlueError("expected the list the approvals endpoint returns")
-    logins = sorted(
-        {
-            str(review["user"]["login"])
-            for review in doc
-            if review.get("state") == "approved"
-            and any(e.get("name") == environment for e in review.get("environments", []))
-        }
-    )
-    if not logins:
-        raise GlueError(f"nobody approved {environment!r} in this run")
-    if len(logins) > 1:
-        raise GlueError(
-            f"several people approved {environment!r} in this run ({', '.join(logins)}): "
-            "the deploying identity is ambiguous; start a new run"
-        )
-    login = logins[0]
-    if not _SAFE.match(login):
-        raise GlueError(f"unexpected characters in login {login!r}")
-    return login
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,19 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("rollout-in-progress")
     p.add_argument("file")
     p.add_argument("env")
-    p = sub.add_parser("approver")
-    p.add_argument("file")
-    p.add_argument("environment")
     args = parser.parse_args(argv)
     try:
         doc = _load(args.file)
         if args.command == "outputs":
             print("\n".join(outputs(doc, args.keys)))
             return 0
-        if args.command == "rollout-in-progress":
-            return 0 if rollout_in_progress(doc, args.env) else 1
-        print(f"login={approver(doc, args.environment)}")
-        return 0
+        return 0 if rollout_in_progress(doc, args.env) else 1
     except GlueError as exc:
         print(f"gha.py {args.command}: {exc}", file=sys.stderr)
         return 1

@@ -12,14 +12,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from riskctl.config import DeliveryConfig, LoadedConfig
 from riskctl.errors import UsageError
 from riskctl.signing import KeyPair
 from riskctl.trust.keys import IdentityError, find_private_key, fingerprint, matches
-from riskctl.trust.oidc import OidcIdentity, identity_from_token
+from riskctl.trust.oidc import OidcError, OidcIdentity, identity_from_token
 from riskctl.trust.pin import PinError, Pinned
+from riskctl.trust.replay import spend_token
 from riskctl.trust.statements import Claim, Kind, sign_statement
 
 __all__ = ["Signer", "TrustContext"]
@@ -45,6 +47,8 @@ class TrustContext:
     actor: str | None
     key_path: str | None
     environ: Mapping[str, str]
+    # Where spent OIDC tokens are remembered (riskctl.trust.replay); None: $RISKCTL_HOME.
+    home: Path | None = None
     _signer: Signer | None = field(default=None, repr=False)
 
     @property
@@ -98,6 +102,14 @@ class TrustContext:
             raise IdentityError(
                 f"--as {named}, but the OIDC token proves {found.name}: nothing recorded"
             )
+        home = self.home or (Path(h) if (h := self.environ.get("RISKCTL_HOME")) else None)
+        if home is None:
+            raise OidcError(
+                "RISKCTL_OIDC_TOKEN needs RISKCTL_HOME, where used tokens are remembered "
+                "(a token proves one command only): nothing recorded"
+            )
+        oidc = self.identities.oidc
+        spend_token(home, found, leeway_s=oidc.leeway_s if oidc else 0.0)
         self.actor = found.name
         return Signer(found.name, None, found)
 
