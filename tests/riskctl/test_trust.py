@@ -4,6 +4,8 @@ code before the fix); the other tests try to get around each control."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import stat
 from dataclasses import replace
@@ -13,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from riskctl.audit.log import Record
-from riskctl.errors import PolicyRefusedError
+from riskctl.errors import PolicyRefusedError, UsageError
 from riskctl.model import Role, Strategy
 from riskctl.signing import KeyPair, key_id
 from riskctl.targets.interface import InstanceStatus
+from riskctl.trust.admin import pin
 from riskctl.trust.keys import parse_public_key
 from riskctl.trust.operate import authorise_operation
 from riskctl.trust.statements import Claim, Kind, sign_statement
@@ -455,3 +458,74 @@ def test_signing_key_never_printed(built: Built, cli: Cli) -> None:
 def test_git_helper_is_the_fixture_one() -> None:
     """(guard) the fixture's git helper is importable for authorship tests."""
     assert callable(git)
+
+
+# --- pinning with expectations ------------------------------------------------------------------
+
+
+def _pins(built: Built) -> list[dict[str, object]]:
+    chain = built.home / "policy" / "pins.jsonl"
+    return [json.loads(line) for line in chain.read_text(encoding="utf-8").splitlines()]
+
+
+def _pin(built: Built, mp: pytest.MonkeyPatch, **expect: str) -> dict[str, object]:
+    session = session_for(built.repo, built.home, mp, "admin")
+    try:
+        return pin(session, **expect)
+    finally:
+        session.close()
+
+
+def _edit_policy(built: Built, note: str) -> str:
+    """Change the repository's policy file (a comment) and return its new digest."""
+    path = built.repo / "delivery.toml"
+    path.write_text(path.read_text(encoding="utf-8") + f"# {note}\n", encoding="utf-8")
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_pin_with_expected_digest(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pin states the digest the admin reviewed: another file (changed in between) is refused
+    and nothing is written; the right digest (with or without `sha256:`) is pinned and the
+    expectation is part of the signed pin."""
+    reviewed = _edit_policy(built, "reviewed")
+    changed = _edit_policy(built, "edited after the review")
+    before = _pins(built)
+    with pytest.raises(PolicyRefusedError, match="not the expected"):
+        _pin(built, monkeypatch, expect_digest=reviewed)
+    assert _pins(built) == before
+    with pytest.raises(UsageError, match="SHA-256 digest"):
+        _pin(built, monkeypatch, expect_digest="sha256:abc")
+    out = _pin(built, monkeypatch, expect_digest=changed.removeprefix("sha256:").upper())
+    assert out["policy"] == changed
+    assert out["expected_digest"] == changed
+    statement = json.loads(_pins(built)[-1]["statement"])  # type: ignore[arg-type]
+    predicate = json.loads(base64.b64decode(statement["payload"]))["predicate"]
+    assert predicate["expected_digest"] == changed
+
+
+def test_pin_with_expected_ref(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pin states the protected-branch commit it means: a working-tree edit not committed
+    there is refused, the committed file is pinned with its commit recorded, and a ref that is
+    no commit, looks like an option, or a file outside the repository is a usage error."""
+    _edit_policy(built, "merged change")
+    commit_all(built.repo, "policy: merged change")
+    git(built.repo, "branch", "-f", "protected-main")
+    _edit_policy(built, "local edit, never merged")
+    before = _pins(built)
+    with pytest.raises(PolicyRefusedError, match="is not delivery.toml as committed"):
+        _pin(built, monkeypatch, expect_ref="protected-main")
+    assert _pins(built) == before
+    for ref, why in (("no-such-branch", "names no commit"), ("--upload-pack=x", "a commit id"),
+                     ("main..x", "a commit id")):  # fmt: skip
+        with pytest.raises(UsageError, match=why):
+            _pin(built, monkeypatch, expect_ref=ref)
+    git(built.repo, "checkout", "--", "delivery.toml")
+    commit = git(built.repo, "rev-parse", "protected-main").strip()
+    out = _pin(built, monkeypatch, expect_ref="protected-main")
+    assert (out["expected_ref"], out["commit"]) == ("protected-main", commit)
+    assert len(_pins(built)) == len(before) + 1
+    outside = built.repo.parent / "elsewhere.toml"
+    outside.write_text((built.repo / "delivery.toml").read_text() + "# x\n", encoding="utf-8")
+    monkeypatch.setenv("RISKCTL_CONFIG", str(outside))
+    with pytest.raises(UsageError, match="not inside the repository"):
+        _pin(built, monkeypatch, expect_ref="protected-main")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -103,9 +104,11 @@ def pin_policy(
     signer: str,
     key: KeyPair,
     now: datetime,
+    expectations: Mapping[str, str] | None = None,
 ) -> Pinned:
     """Pin ``loaded`` as the policy in force, signed by ``signer`` (an admin of ``current``, or
-    of ``loaded`` itself for the first pin)."""
+    of ``loaded`` itself for the first pin). ``expectations`` (what the admin said they pin,
+    already checked: :func:`riskctl.trust.admin.check_expectations`) go into the statement."""
     authority = current.loaded if current else loaded
     if Role.ADMIN not in authority.config.roles_of(signer):
         which = "the pinned policy" if current else "the policy being pinned"
@@ -130,7 +133,7 @@ def pin_policy(
         env=None,
         time=now.isoformat(),
         policy_digest=authority.digest,
-        extra={"previous": current.digest if current else None},
+        extra={**dict(expectations or {}), "previous": current.digest if current else None},
     )
     record = {"policy": loaded.digest, "signer": signer, "statement": sign_statement(claim, key)}
     with (_dir(home) / "pins.jsonl").open("a", encoding="utf-8") as fh:
