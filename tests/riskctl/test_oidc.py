@@ -475,3 +475,15 @@ def test_github_audience_comes_from_the_pinned_policy(
     environ = {"RISKCTL_HOME": str(built.home), "RISKCTL_CONFIG": str(other)}
     assert github.audience_from_policy(environ, built.repo) == "riskctl"
     assert github.audience_from_policy({"RISKCTL_CONFIG": str(other)}, built.repo) == "x"
+
+
+def test_token_without_a_home_to_remember_it_is_refused(issuer: _Issuer) -> None:
+    """With nowhere to remember used tokens (no home, no RISKCTL_HOME), a token proves no one:
+    single use cannot be enforced, so nothing is recorded."""
+    from riskctl.config import LoadedConfig  # noqa: PLC0415
+    from riskctl.trust.context import TrustContext  # noqa: PLC0415
+
+    loaded = LoadedConfig(_config(issuer), Path("policy.toml"), "sha256:" + "0" * 64)
+    ctx = TrustContext(loaded, None, None, None, None, {"RISKCTL_OIDC_TOKEN": issuer.token()})
+    with pytest.raises(OidcError, match="needs RISKCTL_HOME"):
+        ctx.prove()
