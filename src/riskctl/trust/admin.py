@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from riskctl.errors import UsageError
-from riskctl.service import Session
 from riskctl.trust.keys import find_private_key, generate_key, public_line
 from riskctl.trust.pin import pin_policy
+from riskctl.usecases.context import Context as Session
 
 __all__ = ["keygen", "pin"]
 
