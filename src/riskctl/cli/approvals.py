@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,14 +24,14 @@ def review(
     config: ConfigOpt = None,
 ) -> None:
     """Record a code review of RELEASE by the acting identity."""
+    run(partial(_review, release), as_json=as_json, config=config, actor=actor, key=key)
 
-    def body(ctx: Context) -> Output:
-        from riskctl.usecases import approvals  # noqa: PLC0415
 
-        out = approvals.review(ctx, release)
-        return Output(out, f"review of {out.release} recorded for {out.reviewer}")
+def _review(release: str, ctx: Context) -> Output:
+    from riskctl.usecases import approvals  # noqa: PLC0415
 
-    run(body, as_json=as_json, config=config, actor=actor, key=key)
+    out = approvals.review(ctx, release)
+    return Output(out, f"review of {out.release} recorded for {out.reviewer}")
 
 
 @app.command()
