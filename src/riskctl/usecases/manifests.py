@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from riskctl import render
 from riskctl.config import DeliveryConfig
 from riskctl.errors import UsageError
-from riskctl import render
 from riskctl.render import ReleaseInfo, RenderOptions, split_by_kind, to_yaml
 from riskctl.usecases._result import Result
 from riskctl.usecases.context import Context
