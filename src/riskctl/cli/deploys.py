@@ -1,7 +1,7 @@
 """``riskctl deploy``, ``status``, ``promote``, ``abort`` and ``rollback``.
 
 ``abort`` is what an operator runs when a canary misbehaves: it imports only the rollout use
-cases, so the canary's weight reaches 0 % within a second of the command (issue 11, item 4).
+cases (issue 11, item 4; ``bench/bench_rollout.py`` measures invocation to 0 %).
 """
 
 from __future__ import annotations

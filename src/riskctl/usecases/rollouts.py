@@ -3,7 +3,7 @@ abort`` (canary weight 0 at once) and ``riskctl rollback`` (restore an earlier r
 moves traffic, so only the environment's deployers may (:func:`riskctl.policy.operation_refusal`).
 
 ``abort`` is on the path an operator takes when something is wrong: this module imports only
-what it needs, so ``riskctl abort`` starts fast (issue 11, item 4).
+what it needs (``rollback``'s request building is imported inside it; issue 11, item 4).
 """
 
 from __future__ import annotations
