@@ -29,10 +29,15 @@ __all__ = [
     "Decision",
     "DeployFacts",
     "DeployRequest",
+    "Refusal",
     "evaluate_approval",
     "evaluate_deploy",
+    "evaluate_model_change_approval",
     "evaluate_review",
     "is_author",
+    "may_converge",
+    "operation_refusal",
+    "promote_window_refusal",
 ]
 
 
@@ -373,3 +378,56 @@ def evaluate_approval(
             Check("separation:author", False, f"{actor} is the commit author and cannot approve")
         )
     return Decision(f"approve {release.id} for {env_name}", tuple(checks))
+
+
+def evaluate_model_change_approval(
+    config: DeliveryConfig, actor: str, author_identity: str | None
+) -> Decision:
+    """Risk management (role ``risk``), never the author, accepts a declared model change."""
+    return Decision(
+        "model change approval",
+        (
+            Check("role", Role.RISK in config.roles_of(actor), f"{actor} lacks role risk"),
+            Check("not-author", actor != author_identity, f"{actor} is the author"),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an operation on a running environment is refused: one line and each unmet need."""
+
+    message: str
+    missing: tuple[str, ...]
+
+
+def operation_refusal(
+    config: DeliveryConfig, actor: str, env_name: str, what: str
+) -> Refusal | None:
+    """``promote``, ``abort`` and ``rollback`` move traffic: only the environment's deployers."""
+    env = config.environment(env_name)
+    if config.roles_of(actor) & set(env.deployers):
+        return None
+    allowed = ", ".join(str(r) for r in env.deployers)
+    return Refusal(
+        f"{actor} may not {what} in {env_name} (roles allowed: {allowed})",
+        (f"role: one of {allowed}",),
+    )
+
+
+def may_converge(config: DeliveryConfig, actor: str, env_name: str) -> bool:
+    """Whether ``riskctl status`` may converge ``env_name`` (record and act) for ``actor``: a
+    deployer there; anyone else gets a read-only look (finding 10)."""
+    return bool(config.roles_of(actor) & set(config.environment(env_name).deployers))
+
+
+def promote_window_refusal(
+    config: DeliveryConfig, calendar: Calendar, env_name: str, now: datetime
+) -> Refusal | None:
+    """A promotion moves traffic, so it is a deploy step: refused outside the environment's
+    windows and during the freeze, as the deploy itself would be (finding 10)."""
+    env = config.environment(env_name)
+    problems = window_problems(now, env, config.freeze, config.calendar.timezone, calendar)
+    if not problems:
+        return None
+    return Refusal(f"promote in {env_name} refused: " + "; ".join(problems), tuple(problems))

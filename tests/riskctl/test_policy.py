@@ -16,7 +16,11 @@ from riskctl.policy import (
     DeployRequest,
     evaluate_approval,
     evaluate_deploy,
+    evaluate_model_change_approval,
     evaluate_review,
+    may_converge,
+    operation_refusal,
+    promote_window_refusal,
 )
 from tests.riskctl.fixture_project import policy
 
@@ -301,3 +305,62 @@ def test_review_rules(config: DeliveryConfig) -> None:
     assert evaluate_review(config, "eng-2", rel, "eng-1").allowed
     assert not evaluate_review(config, "eng-1", rel, "eng-1").allowed
     assert not evaluate_review(config, "rm-1", rel, "eng-1").allowed
+
+
+@pytest.mark.parametrize("what", ["promote", "abort", "rollback"])
+def test_only_deployers_operate_a_rollout(config: DeliveryConfig, what: str) -> None:
+    """promote, abort and rollback in prod: an sre may; an engineer, a release manager and an
+    unknown name may not, and the refusal names the roles allowed."""
+    assert operation_refusal(config, "sre-1", "prod", what) is None
+    for outsider in ("eng-1", "rm-1", "mallory"):
+        refused = operation_refusal(config, outsider, "prod", what)
+        assert refused is not None
+        assert refused.message == f"{outsider} may not {what} in prod (roles allowed: sre)"
+        assert refused.missing == ("role: one of sre",)
+
+
+def test_operations_follow_each_environments_deployers(config: DeliveryConfig) -> None:
+    """An engineer may abort in staging (a deployer there) but not in prod."""
+    assert operation_refusal(config, "eng-1", "staging", "abort") is None
+    assert operation_refusal(config, "eng-1", "prod", "abort") is not None
+
+
+def test_only_deployers_converge_on_status(config: DeliveryConfig) -> None:
+    """`riskctl status` acts (converges) only for a deployer of that environment (finding 10)."""
+    assert may_converge(config, "sre-1", "prod")
+    assert not may_converge(config, "qa-1", "prod")
+    assert may_converge(config, "qa-1", "staging")
+    assert not may_converge(config, "nobody", "dev")
+
+
+@pytest.mark.parametrize(
+    ("instant", "refused"),
+    [
+        (datetime(2026, 3, 2, 15, 0, tzinfo=UTC), False),  # Mon 10:00 EST: open
+        (datetime(2026, 3, 2, 3, 0, tzinfo=UTC), True),  # Sun 22:00 EST: outside the window
+        (datetime(2026, 3, 7, 15, 0, tzinfo=UTC), True),  # Saturday
+    ],
+)
+def test_promote_is_refused_outside_the_window(
+    config: DeliveryConfig, instant: datetime, refused: bool
+) -> None:
+    """A promotion moves traffic: refused outside prod's change window, like a deploy."""
+    refusal = promote_window_refusal(config, CAL, "prod", instant)
+    assert (refusal is not None) is refused
+    if refusal is not None:
+        assert refusal.message.startswith("promote in prod refused: ")
+        assert refusal.missing
+
+
+def test_promote_in_dev_has_no_window(config: DeliveryConfig) -> None:
+    """dev has no change window: a promotion there is never refused for the time."""
+    assert promote_window_refusal(config, CAL, "dev", datetime(2026, 3, 7, 3, tzinfo=UTC)) is None
+
+
+def test_model_change_approval_needs_risk_and_not_the_author(config: DeliveryConfig) -> None:
+    """Only role risk accepts a model change, and never the change's author."""
+    assert evaluate_model_change_approval(config, "risk-1", "eng-1").allowed
+    not_risk = evaluate_model_change_approval(config, "rm-1", "eng-1")
+    assert not_risk.missing == ("rm-1 lacks role risk",)
+    own = evaluate_model_change_approval(config, "risk-1", "risk-1")
+    assert own.missing == ("risk-1 is the author",)

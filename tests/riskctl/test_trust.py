@@ -529,3 +529,21 @@ def test_pin_with_expected_ref(built: Built, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("RISKCTL_CONFIG", str(outside))
     with pytest.raises(UsageError, match="not inside the repository"):
         _pin(built, monkeypatch, expect_ref="protected-main")
+
+
+def test_cli_pin_flags_state_the_expectation(built: Built, cli: Cli) -> None:
+    """`policy pin --expect-digest` refuses another file (exit 3, nothing written) and pins the
+    reviewed one; `--expect-ref` is passed through to the same check."""
+    changed = _edit_policy(built, "edited before the pin")
+    before = _pins(built)
+    wrong = cli("policy", "pin", "--as", "admin", "--expect-digest", "sha256:" + "0" * 64)
+    assert wrong.code == 3, wrong.stderr
+    assert "not the expected" in wrong.stderr
+    assert _pins(built) == before
+    bad_ref = cli("policy", "pin", "--as", "admin", "--expect-ref", "HEAD", "--json")
+    assert bad_ref.code != 0  # the edit is not committed at HEAD
+    assert _pins(built) == before
+    out = cli("policy", "pin", "--as", "admin", "--expect-digest", changed, "--json")
+    assert out.code == 0, out.stderr
+    assert out.json()["policy"] == changed
+    assert len(_pins(built)) == len(before) + 1

@@ -32,7 +32,7 @@ from riskctl.policy import Check
 
 if TYPE_CHECKING:
     from riskctl.model import Release
-    from riskctl.service import Session
+    from riskctl.usecases.context import Context as Session
 
 __all__ = [
     "JUDGED",
@@ -264,8 +264,8 @@ def evaluate(session: Session, release: Release, env: str) -> Judgement | None:
     """Judge ``release``'s declared model change in ``env`` when the policy enables the judge:
     both releases replay the environment's store; the judgement is recorded (``JUDGED``).
     ``None`` when the judge is disabled."""
-    from riskctl.service import service_variables  # noqa: PLC0415 - service imports this module
     from riskctl.targets.releasedir import ensure_venv  # noqa: PLC0415
+    from riskctl.usecases.deploys import service_variables  # noqa: PLC0415 - not at import
 
     spec = session.config.model_judge
     if not spec.enabled:

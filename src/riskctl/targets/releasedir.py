@@ -18,9 +18,7 @@ import sysconfig
 from pathlib import Path
 
 from riskctl._proc import run
-from riskctl.build.release import LOCK_NAME
 from riskctl.errors import DeployFailedError
-from riskctl.gates.depaudit import locked_packages
 from riskctl.targets.verify import verify_installed, verify_release_files
 
 __all__ = ["DEPS_PTH", "ensure_deps", "ensure_venv", "site_packages"]
@@ -59,6 +57,9 @@ def _pip(host: str, venv: Path) -> list[str]:
 
 def ensure_deps(home: Path, lock: Path, python: str | None = None) -> Path | None:
     """The shared dependency environment of ``lock`` (None when it pins nothing)."""
+    # Imported here: `riskctl abort` loads this module and never installs (issue 11).
+    from riskctl.gates.depaudit import locked_packages  # noqa: PLC0415
+
     if not locked_packages(lock):
         return None
     digest = hashlib.sha256(lock.read_bytes()).hexdigest()
@@ -100,6 +101,8 @@ def ensure_venv(release_dir: Path, wheel: str, python: str | None = None, *, dig
         return venv
     if venv.exists():
         shutil.rmtree(venv)
+    from riskctl.build.release import LOCK_NAME  # noqa: PLC0415 - only when installing
+
     host = python or sys.executable
     home = release_dir.parent.parent
     deps = ensure_deps(home, release_dir / LOCK_NAME, host)

@@ -24,9 +24,9 @@ from typing import Any
 from riskctl.config import LoadedConfig
 from riskctl.errors import UsageError
 from riskctl.gitrepo import GitRepo
-from riskctl.service import Session
 from riskctl.trust.keys import find_private_key, generate_key, public_line
 from riskctl.trust.pin import PinError, pin_policy
+from riskctl.usecases.context import Context as Session
 
 __all__ = ["check_expectations", "keygen", "pin"]
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from riskctl.audit.note import ALG_ED25519, NoteError, Verifier
-from riskctl.witness.core import Witness, configure_logs
-from riskctl.witness.server import make_server
+if TYPE_CHECKING:
+    from riskctl.audit.note import Verifier
 
 __all__ = ["witness_app"]
 
@@ -40,6 +39,11 @@ def serve(
     ] = "riskctl-witness",
 ) -> None:
     """Cosign a log's checkpoints only after an RFC 6962 consistency proof from the last one."""
+    # Imported here: `riskctl` (any command) registers this group without loading the witness.
+    from riskctl.audit.note import ALG_ED25519, NoteError, Verifier  # noqa: PLC0415
+    from riskctl.witness.core import Witness, configure_logs  # noqa: PLC0415
+    from riskctl.witness.server import make_server  # noqa: PLC0415
+
     logs: dict[str, Verifier] = {}
     try:
         for text in log or ():
