@@ -24,7 +24,6 @@ from pathlib import Path
 from rich.panel import Panel
 
 from riskctl.demo.patches import HARMLESS_PATCH, Patch
-from riskctl.demo.policy import demo_policy
 from riskctl.demo.story import Demo, DemoError
 
 #: Ports of this story: the main story's + 1,000, so the two never collide on one host.
@@ -75,13 +74,10 @@ def model_change(tag: str, factor: float) -> tuple[Patch, Patch]:
 
 
 class ModelChangeDemo(Demo):
-    """The model-change story (same workspace and helpers as the main one)."""
+    """The model-change story (same workspace, keys, anchors and pinned policy as the main one;
+    its own ports)."""
 
-    def prepare(self) -> dt.date:
-        """The main story's workspace, with this story's ports."""
-        business_date = super().prepare()
-        self.policy.write_text(demo_policy(port_shift=PORT_SHIFT), encoding="utf-8")
-        return business_date
+    port_shift = PORT_SHIFT
 
     def declare(self, tag: str, factor: float, impact: float, reason: str) -> None:
         """Commit a model change and its declaration (one commit, as an author would)."""
@@ -122,7 +118,7 @@ class ModelChangeDemo(Demo):
         self.chapter("v1", "The model in service: v1 through dev and staging, on their data.")
         self.commit(HARMLESS_PATCH.named("v1: the model in service", "v1"))
         v1 = self.release("v1")
-        self.seed(v1, business_date)
+        self.seed(v1, business_date, "dev", "staging")
         self.through_staging(v1)
 
         self.chapter(
