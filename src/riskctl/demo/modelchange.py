@@ -188,9 +188,8 @@ class ModelChangeDemo(Demo):
         )
 
 
-def run_model_change_demo(root: Path) -> int:
-    """Entry point: 0 when the story ran to its end, 1 otherwise (with the failing step)."""
-    demo = ModelChangeDemo(root)
+def run_story(demo: ModelChangeDemo) -> int:
+    """Run ``demo``: 0 when the story ran to its end, 1 otherwise (with the failing step)."""
     try:
         demo.run()
     except (DemoError, subprocess.CalledProcessError, OSError) as exc:
@@ -199,4 +198,15 @@ def run_model_change_demo(root: Path) -> int:
     return 0
 
 
-__all__ = ["ModelChangeDemo", "model_change", "run_model_change_demo"]
+def run_model_change_demo(root: Path) -> int:
+    """Entry point of ``riskctl demo --story model-change`` (see :func:`run_story`)."""
+    return run_story(ModelChangeDemo(root))
+
+
+__all__ = [
+    "ACCEPTANCE",
+    "ModelChangeDemo",
+    "model_change",
+    "run_model_change_demo",
+    "run_story",
+]
