@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 from scipy import stats
@@ -179,6 +179,16 @@ def _p_value(simulated: FloatArray, observed: float) -> float:
     return float((1 + np.count_nonzero(finite <= observed)) / (1 + finite.shape[0]))
 
 
+class ZTestOptions(TypedDict, total=False):
+    """Options of the Z tests: null simulations (≥ 100), their seed, the null family ("normal"
+    or "t") and the Student-t degrees of freedom (> 1)."""
+
+    simulations: int
+    seed: int
+    null: str
+    df: float
+
+
 def _test(
     statistic: str,
     pnl: Any,
@@ -186,10 +196,10 @@ def _test(
     es: Any,
     *,
     alpha: float,
-    simulations: int,
-    seed: int,
-    null: str,
-    df: float,
+    simulations: int = DEFAULT_SIMULATIONS,
+    seed: int = 0,
+    null: str = "normal",
+    df: float = 5.0,
 ) -> ZTestResult:
     level = _check_alpha(alpha)
     try:
@@ -221,37 +231,17 @@ def _test(
 
 
 def acerbi_szekely_z1(
-    pnl: Any,
-    var: Any,
-    es: Any,
-    alpha: float = 0.025,
-    *,
-    simulations: int = DEFAULT_SIMULATIONS,
-    seed: int = 0,
-    null: str = "normal",
-    df: float = 5.0,
+    pnl: Any, var: Any, es: Any, alpha: float = 0.025, **options: Unpack[ZTestOptions]
 ) -> ZTestResult:
     """Acerbi–Székely Z1 (ES given the VaR exceptions); NaN statistic and p-value with none."""
-    return _test(
-        "z1", pnl, var, es, alpha=alpha, simulations=simulations, seed=seed, null=null, df=df
-    )
+    return _test("z1", pnl, var, es, alpha=alpha, **options)
 
 
 def acerbi_szekely_z2(
-    pnl: Any,
-    var: Any,
-    es: Any,
-    alpha: float = 0.025,
-    *,
-    simulations: int = DEFAULT_SIMULATIONS,
-    seed: int = 0,
-    null: str = "normal",
-    df: float = 5.0,
+    pnl: Any, var: Any, es: Any, alpha: float = 0.025, **options: Unpack[ZTestOptions]
 ) -> ZTestResult:
     """Acerbi–Székely Z2 = Σ X_t·1{X_t + VaR_t < 0} / (T·α·ES_t) + 1 with a simulated p-value."""
-    return _test(
-        "z2", pnl, var, es, alpha=alpha, simulations=simulations, seed=seed, null=null, df=df
-    )
+    return _test("z2", pnl, var, es, alpha=alpha, **options)
 
 
 def z2_critical_value(
@@ -319,6 +309,7 @@ __all__ = [
     "DESK_OBSERVATIONS",
     "DeskBacktest",
     "NullFamily",
+    "ZTestOptions",
     "ZTestResult",
     "acerbi_szekely_z1",
     "acerbi_szekely_z2",

@@ -9,8 +9,10 @@ v1 goes to dev and staging (each environment on its own data, as in the main sto
   the approved impact.
 * **vB** gives the model lighter tails (× 0.80 of v1), declared too (30 %). The same replay shows
   the bank's traffic light moving from green to yellow (amber): the approval is refused with the
-  evidence on the record, and without it the shadow comparison keeps vB out of staging. The
-  compliance report of vB shows the side-by-side table.
+  evidence on the record, and without it the shadow comparison keeps vB out of staging. Risk then
+  accepts vB explicitly (``--accept-judgement REASON``): the judge replays again, the approval
+  records the acceptance beside that evidence, and vB passes staging within its declared impact.
+  vB's compliance report shows the refusal, the acceptance and the side-by-side tables.
 
 It reuses the main story's steps (:class:`~riskctl.demo.story.Demo`); the numbers come from the
 demo's upstream delivery (seeded), on which × 1.10 leaves the bank green and × 0.80 turns it yellow.
@@ -18,13 +20,12 @@ demo's upstream delivery (seeded), on which × 1.10 leaves the bank green and ×
 
 from __future__ import annotations
 
-import datetime as dt
+import subprocess
 from pathlib import Path
 
 from rich.panel import Panel
 
 from riskctl.demo.patches import HARMLESS_PATCH, Patch
-from riskctl.demo.policy import demo_policy
 from riskctl.demo.story import Demo, DemoError
 
 #: Ports of this story: the main story's + 1,000, so the two never collide on one host.
@@ -62,6 +63,8 @@ def historical_risk(*args: Any, **kwargs: Any) -> PortfolioRisk:
     return _historical_risk_{name}(*args, **kwargs)
 '''
 DECLARATIONS = "delivery/release.toml"
+#: Risk management's reason when it takes vB despite the judge.
+ACCEPTANCE = "amber accepted for one quarter: the desk limits are cut by 20 % meanwhile"
 
 
 def model_change(tag: str, factor: float) -> tuple[Patch, Patch]:
@@ -75,13 +78,10 @@ def model_change(tag: str, factor: float) -> tuple[Patch, Patch]:
 
 
 class ModelChangeDemo(Demo):
-    """The model-change story (same workspace and helpers as the main one)."""
+    """The model-change story (same workspace, keys, anchors and pinned policy as the main one;
+    its own ports)."""
 
-    def prepare(self) -> dt.date:
-        """The main story's workspace, with this story's ports."""
-        business_date = super().prepare()
-        self.policy.write_text(demo_policy(port_shift=PORT_SHIFT), encoding="utf-8")
-        return business_date
+    port_shift = PORT_SHIFT
 
     def declare(self, tag: str, factor: float, impact: float, reason: str) -> None:
         """Commit a model change and its declaration (one commit, as an author would)."""
@@ -96,14 +96,22 @@ class ModelChangeDemo(Demo):
         self.git("commit", "-q", "-m", f"{tag}: {reason} (declared model change)")
         self.say(f"eng-1 commits [italic]{tag}: {reason}[/] and declares it in {DECLARATIONS}")
 
-    def judge_section(self, release: str) -> str:
-        """The model-change judge section of ``release``'s compliance report."""
+    def judge_evidence(self, release: str) -> str:
+        """From ``release``'s compliance report: its model-change approvals and refusals, and the
+        model-change judge section (every judgement with its table)."""
         report = self.riskctl("audit", "report", release, capture=True)
         start = report.find("### Model-change judge")
         end = report.find("### Segregation of duties")
         if start < 0 or end < start:
             raise DemoError(f"the compliance report of {release} has no model-change judge")
-        return report[start:end].strip()
+        decisions = [
+            line
+            for line in report[:start].splitlines()
+            if "model change approval" in line or "model_change" in line
+        ]
+        refusals = report[report.find("### Refusals") :].split("## Deployments")[0]
+        decisions += [line for line in refusals.splitlines() if "judge" in line]
+        return "\n".join([*decisions, "", report[start:end].strip()])
 
     def run(self) -> None:
         """The whole model-change story."""
@@ -122,7 +130,7 @@ class ModelChangeDemo(Demo):
         self.chapter("v1", "The model in service: v1 through dev and staging, on their data.")
         self.commit(HARMLESS_PATCH.named("v1: the model in service", "v1"))
         v1 = self.release("v1")
-        self.seed(v1, business_date)
+        self.seed(v1, business_date, "dev", "staging")
         self.through_staging(v1)
 
         self.chapter(
@@ -149,28 +157,56 @@ class ModelChangeDemo(Demo):
         self.through_staging(vb, staging_expect=1)
         self.riskctl("status", "--env", "staging")
 
-        self.chapter("evidence", "vB's compliance report carries the judge's side-by-side table.")
-        self.console.print(self.judge_section(vb), markup=False, highlight=False)
+        self.chapter(
+            "risk accepts vB explicitly",
+            "The block is lifted only by risk management's explicit acceptance, with a reason: "
+            "the judge replays both models again and the approval records the acceptance beside "
+            "that evidence.",
+        )
+        self.riskctl(
+            "approve", vb, "--env", "staging", "--model-change", "--as", "risk-1",
+            "--accept-judgement", ACCEPTANCE,
+        )  # fmt: skip
+        self.say("with the approval on record the shadow comparison allows vB's declared 30 %:")
+        self.riskctl("deploy", vb, "--env", "staging", "--as", "qa-1")
+
+        self.chapter(
+            "evidence",
+            "vB's compliance report: the refusal, the acceptance and the judge's side-by-side "
+            "table each time; the audit trail verifies.",
+        )
+        self.console.print(self.judge_evidence(vb), markup=False, highlight=False)
         self.riskctl("audit", "verify")
         self.console.print(
             Panel(
-                "done. Risk could still take vB, explicitly: `riskctl approve "
-                f"{vb} --env staging --model-change --accept-judgement REASON` records the "
-                "acceptance beside the evidence. `make demo-clean` stops what the demo started.",
+                "done. vA was accepted on its evidence; vB was blocked (green → yellow) until "
+                "risk accepted it explicitly, and both decisions carry the judge's table in the "
+                "audit trail and the compliance report. `make demo-clean` stops what the demo "
+                "started.",
                 title="riskctl demo --story model-change",
             )
         )
 
 
-def run_model_change_demo(root: Path) -> int:
-    """Entry point: 0 when the story ran to its end, 1 otherwise (with the failing step)."""
-    demo = ModelChangeDemo(root)
+def run_story(demo: ModelChangeDemo) -> int:
+    """Run ``demo``: 0 when the story ran to its end, 1 otherwise (with the failing step)."""
     try:
         demo.run()
-    except (DemoError, OSError) as exc:
+    except (DemoError, subprocess.CalledProcessError, OSError) as exc:
         demo.console.print(f"[bold red]demo stopped:[/] {exc}")
         return 1
     return 0
 
 
-__all__ = ["ModelChangeDemo", "model_change", "run_model_change_demo"]
+def run_model_change_demo(root: Path) -> int:
+    """Entry point of ``riskctl demo --story model-change`` (see :func:`run_story`)."""
+    return run_story(ModelChangeDemo(root))
+
+
+__all__ = [
+    "ACCEPTANCE",
+    "ModelChangeDemo",
+    "model_change",
+    "run_model_change_demo",
+    "run_story",
+]

@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Console
 from rich.panel import Panel
@@ -35,7 +35,7 @@ from riskctl.config import load_config
 from riskctl.demo.anchors import anchor_policy, stop_witness
 from riskctl.demo.deliveries import write_delivery
 from riskctl.demo.patches import DEFECT_PATCH, HARMLESS_PATCH, MODEL_CHANGE_PATCH, Patch
-from riskctl.demo.policy import DEMO_GATES, demo_policy
+from riskctl.demo.policy import DEMO_GATES, PORT_SHIFT, demo_policy
 from riskctl.errors import RiskctlError
 from riskctl.targets.local import LocalTarget
 from riskctl.trust.keys import generate_key, public_line
@@ -54,6 +54,9 @@ class DemoError(RuntimeError):
 @dataclass
 class Demo:
     """State of one demo run."""
+
+    #: Ports of the story's environments: delivery.toml's + this (another story, another shift).
+    port_shift: ClassVar[int] = PORT_SHIFT
 
     root: Path
     console: Console = field(default_factory=Console)
@@ -193,7 +196,9 @@ class Demo:
             for name in load_config(self.root / "delivery.toml").config.identities
         }
         anchors = anchor_policy(self.work, self.home)  # audit key + witness, pinned
-        self.policy.write_text(demo_policy(keys=keys) + anchors, encoding="utf-8")
+        self.policy.write_text(
+            demo_policy(keys=keys, port_shift=self.port_shift) + anchors, encoding="utf-8"
+        )
         self.say(
             f"each person gets an Ed25519 signing key in {WORKSPACE}/keyring; the demo policy "
             "lists their public keys and its admin pins it"
