@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
-from typing import Any
+from typing import Any, assert_never
 
+from riskctl.audit.actions import Action, known_action
 from riskctl.audit.log import VerifyReport
 from riskctl.dora import DoraReport
 
@@ -24,7 +25,9 @@ __all__ = [
 
 #: The audit actions of the daily risk run: each attempt, and the guard's outcome when the
 #: stable release failed (riskctl.envops.risk_run).
-RISK_RUN_ACTIONS = ("risk-run", "risk-run-fell_back", "risk-run-failed")
+RISK_RUN_ACTIONS = (Action.RISK_RUN, Action.RISK_RUN_FELL_BACK, Action.RISK_RUN_FAILED)
+#: How an entry whose action this riskctl does not know (another version wrote it) is shown.
+UNKNOWN_ACTION = "unknown action (written by another riskctl version)"
 
 #: Longest details summary shown per audit entry (the full entry stays in the trail).
 SUMMARY_CHARS = 240
@@ -42,8 +45,16 @@ def _summary(details: Any) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
+def _entry_summary(body: Mapping[str, Any]) -> str:
+    summary = _summary(body.get("details"))
+    if known_action(body.get("action")) is None:
+        return f"{UNKNOWN_ACTION}: {summary}" if summary else UNKNOWN_ACTION
+    return summary
+
+
 def audit_tail(bodies: Sequence[Mapping[str, Any]], limit: int) -> dict[str, Any]:
-    """The last ``limit`` entries, newest first, each with a one-line summary of its details."""
+    """The last ``limit`` entries, newest first, each with a one-line summary of its details;
+    an entry whose action this riskctl does not know is shown as it is, marked unknown."""
     tail = list(bodies[-limit:]) if limit > 0 else []
     return {
         "total": len(bodies),
@@ -58,37 +69,71 @@ def audit_tail(bodies: Sequence[Mapping[str, Any]], limit: int) -> dict[str, Any
                 if isinstance(b.get("details"), Mapping)
                 else None,
                 "digest": b.get("release"),
-                "summary": _summary(b.get("details")),
+                "summary": _entry_summary(b),
             }
             for b in reversed(tail)
         ],
     }
 
 
+def _run_outcome(action: Action, details: Mapping[str, Any]) -> str | None:
+    """How a risk-run entry reads on the page, or None for an entry that is not a run."""
+    match action:
+        case Action.RISK_RUN:
+            return "succeeded" if details.get("succeeded") else "failed attempt"
+        case Action.RISK_RUN_FELL_BACK:
+            return "fell back"
+        case Action.RISK_RUN_FAILED:
+            return "failed"
+        case (
+            Action.BUILD_REFUSED | Action.RELEASE_BUILT | Action.GATES_REFUSED
+            | Action.GATE_RESULT | Action.GATES_COMPLETED | Action.REVIEW_RECORDED
+            | Action.REVIEW_REFUSED | Action.APPROVAL_RECORDED | Action.APPROVAL_REFUSED
+            | Action.MODEL_CHANGE_JUDGED | Action.MODEL_CHANGE_APPROVED | Action.DEPLOY_REFUSED
+            | Action.DEPLOY_CHECKED | Action.DEPLOY_STARTED | Action.DEPLOY_SUCCEEDED
+            | Action.DEPLOY_FAILED | Action.MIGRATIONS_APPLIED | Action.SMOKE_PASSED
+            | Action.SHADOW_COMPARED | Action.ANALYSIS_VERDICT | Action.ROLLOUT_STARTED
+            | Action.ROLLOUT_STEP | Action.ROLLOUT_WEIGHT | Action.ROLLOUT_PAUSED
+            | Action.ROLLOUT_PROMOTED | Action.ROLLOUT_ABORT_REQUESTED | Action.PROMOTE_REFUSED
+            | Action.ABORT_REFUSED | Action.ROLLBACK_REFUSED | Action.ROLLBACK_STARTED
+            | Action.ROLLBACK_PERFORMED | Action.INSTANCE_RETIRED | Action.INSTANCE_RESTARTED
+            | Action.INSTANCE_ORPHAN_STOPPED | Action.EXEC | Action.EXEC_REFUSED
+            | Action.RISK_RUN_REFUSED | Action.INCIDENT_OPENED | Action.INCIDENT_RESOLVED
+            | Action.NOTIFICATION_SENT | Action.NOTIFICATION_FAILED | Action.POLICY_PINNED
+            | Action.WITNESS_FAILED
+        ):  # fmt: skip
+            # risk-run.refused: the run was not authorised, so none was attempted.
+            return None
+        case _:
+            assert_never(action)
+
+
 def risk_runs(bodies: Iterable[Mapping[str, Any]], limit: int) -> dict[str, Any]:
     """The latest ``limit`` risk-run entries, newest first: attempts and fallback/failure
-    outcomes, as :mod:`riskctl.envops` records them."""
-    found = [b for b in bodies if b.get("action") in RISK_RUN_ACTIONS]
-    runs = []
-    for b in reversed(found[-limit:] if limit > 0 else []):
+    outcomes, as :mod:`riskctl.envops` records them (an unknown action is no run)."""
+    found: list[tuple[Action, Mapping[str, Any], str]] = []
+    for b in bodies:
+        action = known_action(b.get("action"))
         raw = b.get("details")
         d: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-        action = str(b.get("action"))
-        if action == "risk-run":
-            outcome = "succeeded" if d.get("succeeded") else "failed attempt"
-        else:
-            outcome = "fell back" if action.endswith("fell_back") else "failed"
+        outcome = None if action is None else _run_outcome(action, d)
+        if action is not None and outcome is not None:
+            found.append((action, b, outcome))
+    runs = []
+    for action, b, outcome in reversed(found[-limit:] if limit > 0 else []):
+        raw = b.get("details")
+        d = raw if isinstance(raw, Mapping) else {}
         runs.append(
             {
                 "seq": b.get("seq"),
                 "time": b.get("time"),
                 "env": b.get("env"),
                 "actor": b.get("actor"),
-                "action": action,
+                "action": action.value,
                 "outcome": outcome,
                 "release": d.get("release"),
                 "date": d.get("date"),
-                "succeeded": d.get("succeeded") if action == "risk-run" else None,
+                "succeeded": d.get("succeeded") if action is Action.RISK_RUN else None,
                 "exit_code": d.get("exit_code"),
                 "seconds": d.get("seconds"),
                 "output": d.get("output"),
