@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, assert_never
+from typing import Any
 
 from riskctl.audit.actions import Action, known_action, parse_action
 from riskctl.clock import parse_instant
@@ -168,24 +168,8 @@ class Ledger:
                         Approval(body["actor"], frozenset(), body.get("env") or "", digest, at,
                                  statement=details.get("statement", ""))
                     )  # fmt: skip
-            case (
-                Action.BUILD_REFUSED | Action.GATES_REFUSED | Action.GATES_COMPLETED
-                | Action.REVIEW_REFUSED | Action.APPROVAL_REFUSED | Action.MODEL_CHANGE_JUDGED
-                | Action.DEPLOY_REFUSED | Action.DEPLOY_CHECKED | Action.DEPLOY_STARTED
-                | Action.MIGRATIONS_APPLIED | Action.SMOKE_PASSED | Action.SHADOW_COMPARED
-                | Action.ANALYSIS_VERDICT | Action.ROLLOUT_STARTED | Action.ROLLOUT_STEP
-                | Action.ROLLOUT_WEIGHT | Action.ROLLOUT_PAUSED | Action.ROLLOUT_PROMOTED
-                | Action.ROLLOUT_ABORT_REQUESTED | Action.PROMOTE_REFUSED | Action.ABORT_REFUSED
-                | Action.ROLLBACK_REFUSED | Action.ROLLBACK_STARTED | Action.INSTANCE_RETIRED
-                | Action.INSTANCE_RESTARTED | Action.INSTANCE_ORPHAN_STOPPED | Action.EXEC
-                | Action.EXEC_REFUSED | Action.RISK_RUN | Action.RISK_RUN_REFUSED
-                | Action.RISK_RUN_FELL_BACK | Action.RISK_RUN_FAILED | Action.INCIDENT_OPENED
-                | Action.INCIDENT_RESOLVED | Action.NOTIFICATION_SENT | Action.NOTIFICATION_FAILED
-                | Action.POLICY_PINNED | Action.WITNESS_FAILED
-            ):  # fmt: skip
-                pass  # history only: no release, gate, approval or deploy fact changes
             case _:
-                assert_never(action)
+                pass  # history only (not read here: riskctl.audit.actions.READ_BY)
 
     def _gate(self, digest: str, details: Mapping[str, Any]) -> None:
         record = GateRecord(

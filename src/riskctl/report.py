@@ -15,7 +15,7 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, assert_never
+from typing import Any
 
 from markdown_it import MarkdownIt
 
@@ -102,10 +102,9 @@ def evidence(
     """Gather the evidence for ``release`` from audit entry bodies (oldest first)."""
     entries = list(bodies)
     mine = [b for b in entries if _concerns(b, release)]
-    built = next((b for b in mine if b.get("action") == Action.RELEASE_BUILT), {})
     ev = Evidence(
         release=release,
-        built=built,
+        built={},
         generated_at=generated_at,
         artifacts=list(artifacts),
         signature_ok=signature[0],
@@ -122,6 +121,8 @@ def evidence(
             ev.unknown.append(body)
             continue
         match action:
+            case Action.RELEASE_BUILT:
+                ev.built = ev.built or body
             case Action.GATE_RESULT:
                 latest_gate[str((body.get("details") or {}).get("gate"))] = body
             case Action.REVIEW_RECORDED:
@@ -144,22 +145,8 @@ def evidence(
                 ev.deploys.append(body)
             case Action.RISK_RUN:
                 ev.risk_runs.append(body)
-            case (
-                Action.BUILD_REFUSED | Action.RELEASE_BUILT | Action.GATES_REFUSED
-                | Action.GATES_COMPLETED | Action.ROLLOUT_STARTED | Action.ROLLOUT_WEIGHT
-                | Action.ROLLOUT_PAUSED | Action.ROLLOUT_PROMOTED | Action.ROLLOUT_ABORT_REQUESTED
-                | Action.PROMOTE_REFUSED | Action.ABORT_REFUSED | Action.ROLLBACK_STARTED
-                | Action.INSTANCE_RETIRED | Action.INSTANCE_RESTARTED
-                | Action.INSTANCE_ORPHAN_STOPPED | Action.EXEC | Action.EXEC_REFUSED
-                | Action.RISK_RUN_REFUSED | Action.RISK_RUN_FELL_BACK | Action.RISK_RUN_FAILED
-                | Action.INCIDENT_OPENED | Action.INCIDENT_RESOLVED | Action.NOTIFICATION_SENT
-                | Action.NOTIFICATION_FAILED | Action.POLICY_PINNED | Action.WITNESS_FAILED
-            ):  # fmt: skip
-                # The build is ``built`` above; a risk run's outcome and the incidents it
-                # opened are in the incidents section; the rest is not evidence of a duty.
-                pass
             case _:
-                assert_never(action)
+                pass  # not read here: riskctl.audit.actions.READ_BY
     ev.gates = sorted(latest_gate.values(), key=lambda b: str(b["details"]["gate"]))
     incidents = fold_incidents(entries, display=True)
     ev.incidents = [i.as_dict() for i in incidents if i.release == release.id]

@@ -3,9 +3,10 @@
 The trail is the only source of truth (SPEC §4): the ledger, incidents, DORA, the evidence
 report and the dashboard all *fold* it by action name. A name held as a string literal in two
 places can drift apart silently (a renamed ``Outcome`` once meant ``risk-run-fell_back`` entries
-no longer counted as failed changes); here each name is defined once and each fold site
-``match``-es on :class:`Action` exhaustively (``assert_never``), so mypy names every site a new
-member must be handled at.
+no longer counted as failed changes); here each name is defined once, and :data:`READ_BY` says,
+for every member, which folds read it. Each fold ``match``-es on exactly the members
+:data:`READ_BY` gives it (a test compares the ``case`` patterns with the table), so a new member
+cannot be added without deciding here what every fold does with it.
 
 Writing: :meth:`riskctl.audit.log.AuditLog.append` refuses a name that is not a member.
 Reading: an entry written by another riskctl version may carry a name this one does not know.
@@ -32,11 +33,14 @@ from riskctl.errors import AuditError
 from riskctl.riskrun import Outcome
 
 __all__ = [
+    "READ_BY",
     "Action",
+    "Fold",
     "UnknownActionError",
     "checked_for_writing",
     "known_action",
     "parse_action",
+    "read_by",
     "refused_action",
     "risk_run_outcome",
 ]
@@ -100,6 +104,83 @@ class Action(enum.StrEnum):
     # Trust: the pinned policy and the trail's witnesses.
     POLICY_PINNED = "policy.pinned"
     WITNESS_FAILED = "witness.failed"
+
+
+class Fold(enum.StrEnum):
+    """A place that folds the trail by action (the function whose ``match`` reads members)."""
+
+    LEDGER = "riskctl.ledger:Ledger._apply"
+    INCIDENTS = "riskctl.incidents:_IncidentFold.apply"
+    INCIDENT_RULE = "riskctl.incidents:automatic_incident"
+    DORA = "riskctl.dora:dora_report"
+    REPORT = "riskctl.report:evidence"
+    RISK_RUNS = "riskctl.dashboard.views:_run_outcome"
+
+
+_L, _I, _R, _D, _E, _V = (
+    Fold.LEDGER,
+    Fold.INCIDENTS,
+    Fold.INCIDENT_RULE,
+    Fold.DORA,
+    Fold.REPORT,
+    Fold.RISK_RUNS,
+)
+
+#: Which folds read each member (every member is listed: a test checks). Any other member is
+#: history only: kept in the trail and shown, changing no fold's result.
+READ_BY: dict[Action, frozenset[Fold]] = {
+    Action.BUILD_REFUSED: frozenset(),
+    Action.RELEASE_BUILT: frozenset({_L, _D, _E}),
+    Action.GATES_REFUSED: frozenset(),
+    Action.GATE_RESULT: frozenset({_L, _D, _E}),
+    Action.GATES_COMPLETED: frozenset(),
+    Action.REVIEW_RECORDED: frozenset({_L, _E}),
+    Action.REVIEW_REFUSED: frozenset({_E}),
+    Action.APPROVAL_RECORDED: frozenset({_L, _E}),
+    Action.APPROVAL_REFUSED: frozenset({_E}),
+    Action.MODEL_CHANGE_JUDGED: frozenset({_E}),
+    Action.MODEL_CHANGE_APPROVED: frozenset({_L, _E}),
+    Action.DEPLOY_REFUSED: frozenset({_E}),
+    Action.DEPLOY_CHECKED: frozenset({_E}),
+    Action.DEPLOY_STARTED: frozenset({_I, _E}),
+    Action.DEPLOY_SUCCEEDED: frozenset({_L, _D, _E}),
+    Action.DEPLOY_FAILED: frozenset({_L, _E}),
+    Action.MIGRATIONS_APPLIED: frozenset({_E}),
+    Action.SMOKE_PASSED: frozenset({_E}),
+    Action.SHADOW_COMPARED: frozenset({_E}),
+    Action.ANALYSIS_VERDICT: frozenset({_E}),
+    Action.ROLLOUT_STARTED: frozenset(),
+    Action.ROLLOUT_STEP: frozenset({_E}),
+    Action.ROLLOUT_WEIGHT: frozenset(),
+    Action.ROLLOUT_PAUSED: frozenset(),
+    Action.ROLLOUT_PROMOTED: frozenset(),
+    Action.ROLLOUT_ABORT_REQUESTED: frozenset(),
+    Action.PROMOTE_REFUSED: frozenset(),
+    Action.ABORT_REFUSED: frozenset(),
+    Action.ROLLBACK_REFUSED: frozenset({_E}),
+    Action.ROLLBACK_STARTED: frozenset(),
+    Action.ROLLBACK_PERFORMED: frozenset({_L, _R, _D, _E}),
+    Action.INSTANCE_RETIRED: frozenset(),
+    Action.INSTANCE_RESTARTED: frozenset(),
+    Action.INSTANCE_ORPHAN_STOPPED: frozenset(),
+    Action.EXEC: frozenset(),
+    Action.EXEC_REFUSED: frozenset(),
+    Action.RISK_RUN: frozenset({_I, _E, _V}),
+    Action.RISK_RUN_REFUSED: frozenset(),
+    Action.RISK_RUN_FELL_BACK: frozenset({_R, _D, _V}),
+    Action.RISK_RUN_FAILED: frozenset({_R, _D, _V}),
+    Action.INCIDENT_OPENED: frozenset({_I}),
+    Action.INCIDENT_RESOLVED: frozenset({_I}),
+    Action.NOTIFICATION_SENT: frozenset(),
+    Action.NOTIFICATION_FAILED: frozenset(),
+    Action.POLICY_PINNED: frozenset(),
+    Action.WITNESS_FAILED: frozenset(),
+}
+
+
+def read_by(fold: Fold) -> frozenset[Action]:
+    """The members ``fold`` reads."""
+    return frozenset(a for a, folds in READ_BY.items() if fold in folds)
 
 
 class UnknownActionError(AuditError):

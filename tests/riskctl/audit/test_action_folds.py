@@ -1,8 +1,10 @@
-"""Every place that folds the audit trail handles every Action member, and an entry whose action
-this riskctl does not know is refused on decision folds and shown as unknown on display folds."""
+"""Every place that folds the audit trail reads exactly the Action members READ_BY gives it and
+survives every member, and an entry whose action this riskctl does not know is refused on
+decision folds and shown as unknown on display folds."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from riskctl.audit.actions import Action, UnknownActionError
+from riskctl.audit.actions import READ_BY, Action, Fold, UnknownActionError, read_by
 from riskctl.config import load_config
 from riskctl.dashboard.views import UNKNOWN_ACTION, audit_tail, risk_runs
 from riskctl.dora import dora_report
@@ -79,6 +81,50 @@ FOLDS: dict[str, Callable[[list[dict[str, Any]]], object]] = {
         automatic_incident(x["action"], "prod", x["details"]) for x in b
     ],
 }
+
+
+def test_every_member_says_which_folds_read_it() -> None:
+    """READ_BY lists every member: adding one means deciding there what each fold does."""
+    assert set(READ_BY) == set(Action)
+
+
+def _function(fold: Fold) -> ast.AST:
+    module, _, qualname = fold.value.partition(":")
+    tree: ast.AST = ast.parse((ROOT / "src" / (module.replace(".", "/") + ".py")).read_text())
+    for name in qualname.split("."):
+        tree = next(
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.ClassDef, ast.FunctionDef)) and n.name == name
+        )
+    return tree
+
+
+def _case_members(fold: Fold) -> set[str]:
+    """The Action members named in the ``case`` patterns of ``fold``'s function."""
+    found = set()
+    for case in ast.walk(_function(fold)):
+        if isinstance(case, ast.match_case):
+            for node in ast.walk(case.pattern):
+                value = getattr(node, "value", None)
+                if (
+                    isinstance(node, ast.MatchValue)
+                    and isinstance(value, ast.Attribute)
+                    and ast.unparse(value.value) == "Action"
+                ):
+                    found.add(value.attr)
+    return found
+
+
+@pytest.mark.parametrize("fold", list(Fold))
+def test_each_fold_matches_exactly_the_members_it_reads(fold: Fold) -> None:
+    """A fold's ``match`` names exactly the members READ_BY gives it (none missed, none extra)."""
+    assert _case_members(fold) == {a.name for a in read_by(fold)}
+
+
+def test_the_case_scan_sees_patterns() -> None:
+    """The scan is not vacuous: the ledger's match names deploy outcomes and the build."""
+    assert {"DEPLOY_SUCCEEDED", "DEPLOY_FAILED", "RELEASE_BUILT"} <= _case_members(Fold.LEDGER)
 
 
 @pytest.mark.parametrize("site", FOLDS)
