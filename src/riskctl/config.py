@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from riskctl.errors import ConfigError
 from riskctl.model import Role, Strategy
+from riskctl.riskclient import HEALTHZ, READYZ, VERSION
 from riskctl.trust.keys import parse_public_key
 
 __all__ = [
@@ -314,9 +315,9 @@ class TargetSpec(_Model):
         # the environment's store, so this grants it nothing it could not do.
         "admin",
     )
-    health_path: str = "/healthz"
-    ready_path: str = "/readyz"
-    version_path: str = "/version"
+    health_path: str = HEALTHZ.path
+    ready_path: str = READYZ.path
+    version_path: str = VERSION.path
     start_timeout_s: float = Field(default=60.0, gt=0)
     # HAProxy health-check interval: a dead instance leaves the pool after two failed checks.
     check_interval_ms: int = Field(default=1000, ge=100)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from riskctl.audit.actions import Action, known_action
 from riskctl.clock import parse_instant
 from riskctl.incidents import fold_incidents
 
@@ -63,6 +64,8 @@ class DoraReport:
     open_incidents: int = 0
     builds: list[tuple[str, datetime, float]] = field(default_factory=list)
     coverage: list[tuple[str, datetime, float]] = field(default_factory=list)
+    # seq of each entry whose action this riskctl does not know (another version wrote it).
+    unknown: list[int] = field(default_factory=list)
 
     @property
     def days(self) -> float:
@@ -114,6 +117,9 @@ class DoraReport:
                 {"release": r, "at": at.isoformat(), "percent": p} for r, at, p in self.coverage
             ],
             "definitions": DEFINITIONS,
+            # Only when the trail holds entries this riskctl cannot read (the figures leave
+            # them out), so the shape of every report of a trail it wrote is unchanged.
+            **({"unknown_entries": list(self.unknown)} if self.unknown else {}),
         }
 
 
@@ -165,48 +171,54 @@ def dora_report(
             report.deploys[i] = DeployRecord(d.release, d.at, True, reason, d.lead_time_s)
 
     for body in entries:
-        action = str(body.get("action", ""))
+        action = known_action(body.get("action"))
+        if action is None:
+            # Written by another riskctl version: the figures are shown without it, and say so.
+            report.unknown.append(int(body.get("seq") or 0))
+            continue
         details: Mapping[str, Any] = body.get("details") or {}
         at = parse_instant(body["time"])
         release = details.get("release")
-        if action == "release.built" and release:
-            stamp = details.get("committed_at") or details.get("built_at")
-            if stamp:
-                committed[str(release)] = datetime.fromisoformat(str(stamp))
-            if in_window(at) and details.get("build_seconds") is not None:
-                report.builds.append((str(release), at, float(details["build_seconds"])))
-        elif action == "gate.result":  # whichever gate measures coverage
-            percent = (details.get("metrics") or {}).get("coverage")
-            if percent is not None and in_window(at):
-                report.coverage.append((str(release), at, float(percent)))
-        if body.get("env") != env:
-            continue
-        if action == "deploy.succeeded" and release:
-            if in_window(at):
-                start = committed.get(str(release))
-                lead = (at - start).total_seconds() if start else None
-                latest[str(release)] = len(report.deploys)
-                report.deploys.append(DeployRecord(str(release), at, False, "", lead))
-            current = str(release)
-        elif action == "rollback.performed" and release:
-            aborted = details.get("aborted")
-            if aborted:
-                # A canary that took traffic and was aborted: a deploy, and a failed one. One
-                # stopped before any traffic reached it is neither.
-                if details.get("took_traffic") is not False and in_window(at):
-                    report.deploys.append(
-                        DeployRecord(
-                            str(aborted), at, True, f"aborted: {details.get('reason', '')}"
-                        )
-                    )
-            elif current is not None and current != release:
-                fail(current, f"rolled back to {release}: {details.get('reason', '')}")
-            current = str(release)
-        elif action in ("risk-run-failed", "risk-run-fell_back"):
-            fail(current, f"{action.removeprefix('risk-run-').replace('_', ' ')} risk run "
-                          f"{details.get('date', '')}")  # fmt: skip
+        match action:
+            case Action.RELEASE_BUILT:
+                if release:
+                    stamp = details.get("committed_at") or details.get("built_at")
+                    if stamp:
+                        committed[str(release)] = datetime.fromisoformat(str(stamp))
+                    if in_window(at) and details.get("build_seconds") is not None:
+                        report.builds.append((str(release), at, float(details["build_seconds"])))
+            case Action.GATE_RESULT:  # whichever gate measures coverage
+                percent = (details.get("metrics") or {}).get("coverage")
+                if percent is not None and in_window(at):
+                    report.coverage.append((str(release), at, float(percent)))
+            case Action.DEPLOY_SUCCEEDED:
+                if body.get("env") == env and release:
+                    if in_window(at):
+                        start = committed.get(str(release))
+                        lead = (at - start).total_seconds() if start else None
+                        latest[str(release)] = len(report.deploys)
+                        report.deploys.append(DeployRecord(str(release), at, False, "", lead))
+                    current = str(release)
+            case Action.ROLLBACK_PERFORMED:
+                if body.get("env") == env and release:
+                    aborted = details.get("aborted")
+                    if aborted:
+                        # A canary that took traffic and was aborted: a deploy, and a failed
+                        # one. One stopped before any traffic reached it is neither.
+                        if details.get("took_traffic") is not False and in_window(at):
+                            reason = f"aborted: {details.get('reason', '')}"
+                            report.deploys.append(DeployRecord(str(aborted), at, True, reason))
+                    elif current is not None and current != release:
+                        fail(current, f"rolled back to {release}: {details.get('reason', '')}")
+                    current = str(release)
+            case Action.RISK_RUN_FAILED | Action.RISK_RUN_FELL_BACK:
+                if body.get("env") == env:
+                    how = "failed" if action is Action.RISK_RUN_FAILED else "fell back"
+                    fail(current, f"{how} risk run {details.get('date', '')}")
+            case _:
+                pass  # not read here: riskctl.audit.actions.READ_BY; incidents are folded below
 
-    for incident in fold_incidents(entries):
+    for incident in fold_incidents(entries, display=True):
         if incident.env != env or not in_window(incident.opened_at):
             continue
         restore = incident.restore_seconds

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from riskctl.audit.actions import Action, known_action, parse_action
 from riskctl.clock import parse_instant
 from riskctl.config import DeliveryConfig
 from riskctl.errors import UsageError
@@ -102,73 +103,101 @@ class Ledger:
     # The same, with their signed statements (only verified ones count: riskctl.trust.facts).
     model_change_signed: dict[str, list[Approval]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    # seq of each entry whose action this riskctl does not know (display folds only).
+    unknown: list[int] = field(default_factory=list)
 
     @classmethod
-    def from_bodies(cls, bodies: Iterable[Mapping[str, Any]]) -> Ledger:
+    def from_bodies(cls, bodies: Iterable[Mapping[str, Any]], *, display: bool = False) -> Ledger:
+        """Fold ``bodies`` (oldest first).
+
+        An entry whose action this riskctl does not know (another version wrote it) refuses the
+        fold with :class:`~riskctl.audit.actions.UnknownActionError`: decisions are taken from the
+        ledger. With ``display`` (showing, never deciding) such an entry stays in ``events``, its
+        ``seq`` goes to ``unknown`` and nothing else is folded from it.
+        """
         ledger = cls()
         for body in bodies:
-            ledger._apply(body)
+            ledger._apply(body, display=display)
         return ledger
 
-    def _apply(self, body: Mapping[str, Any]) -> None:
-        action = body.get("action", "")
+    def _apply(self, body: Mapping[str, Any], *, display: bool) -> None:
         details: Mapping[str, Any] = body.get("details") or {}
         digest = body.get("release")
         at = parse_instant(body["time"])
+        raw = body.get("action")
+        action = known_action(raw) if display else parse_action(raw, seq=body.get("seq"))
         self.events.append(dict(body))
-        if action == "release.built":
-            release = release_from_details(details)
-            self.releases.setdefault(release.id, release)
-        elif action == "gate.result" and digest:
-            record = GateRecord(
-                gate=details["gate"],
-                status=GateStatus(details["status"]),
-                digest=digest,
-                duration_s=float(details.get("duration_s", 0.0)),
-                log_digest=details.get("log_digest", ""),
-                summary=details.get("summary", ""),
-                spec_digest=details.get("under_definition", ""),
-            )
-            self.gates.setdefault(digest, {})[record.gate] = record
-        elif action == "review.recorded" and digest:
-            self.reviews.setdefault(digest, []).append(
-                Review(body["actor"], digest, at, statement=details.get("statement", ""))
-            )
-        elif action == "approval.recorded" and digest:
-            self.approvals.setdefault(digest, []).append(
-                Approval(
-                    actor=body["actor"],
-                    roles=frozenset(Role(r) for r in details.get("roles", ())),
-                    env=body["env"],
-                    digest=digest,
-                    at=at,
-                    break_glass=bool(details.get("break_glass", False)),
-                    statement=details.get("statement", ""),
-                )
-            )
-        elif action in ("deploy.succeeded", "deploy.failed") and digest:
-            ok = action == "deploy.succeeded"
-            deployment = Deployment(
-                env=body["env"],
-                release=details.get("release", ""),
-                digest=digest,
-                actor=body["actor"],
-                at=at,
-                ok=ok,
-                strategy=Strategy(details.get("strategy", "recreate")),
-                details=dict(details),
-            )
-            self.deployments.append(deployment)
-            if ok:
-                self._make_current(deployment.env, deployment.release)
-        elif action == "rollback.performed" and body.get("env") and details.get("release"):
-            self._make_current(body["env"], details["release"])
-        elif action == "model_change.approved" and digest:
-            self.model_change_approvals.setdefault(digest, []).append(body["actor"])
-            self.model_change_signed.setdefault(digest, []).append(
-                Approval(body["actor"], frozenset(), body.get("env") or "", digest, at,
-                         statement=details.get("statement", ""))
-            )  # fmt: skip
+        if action is None:
+            self.unknown.append(int(body.get("seq") or 0))
+            return
+        match action:
+            case Action.RELEASE_BUILT:
+                release = release_from_details(details)
+                self.releases.setdefault(release.id, release)
+            case Action.GATE_RESULT:
+                if digest:
+                    self._gate(digest, details)
+            case Action.REVIEW_RECORDED:
+                if digest:
+                    self.reviews.setdefault(digest, []).append(
+                        Review(body["actor"], digest, at, statement=details.get("statement", ""))
+                    )
+            case Action.APPROVAL_RECORDED:
+                if digest:
+                    self.approvals.setdefault(digest, []).append(
+                        Approval(
+                            actor=body["actor"],
+                            roles=frozenset(Role(r) for r in details.get("roles", ())),
+                            env=body["env"],
+                            digest=digest,
+                            at=at,
+                            break_glass=bool(details.get("break_glass", False)),
+                            statement=details.get("statement", ""),
+                        )
+                    )
+            case Action.DEPLOY_SUCCEEDED | Action.DEPLOY_FAILED:
+                if digest:
+                    self._deployed(body, action is Action.DEPLOY_SUCCEEDED, digest, at)
+            case Action.ROLLBACK_PERFORMED:
+                if body.get("env") and details.get("release"):
+                    self._make_current(body["env"], details["release"])
+            case Action.MODEL_CHANGE_APPROVED:
+                if digest:
+                    self.model_change_approvals.setdefault(digest, []).append(body["actor"])
+                    self.model_change_signed.setdefault(digest, []).append(
+                        Approval(body["actor"], frozenset(), body.get("env") or "", digest, at,
+                                 statement=details.get("statement", ""))
+                    )  # fmt: skip
+            case _:
+                pass  # history only (not read here: riskctl.audit.actions.READ_BY)
+
+    def _gate(self, digest: str, details: Mapping[str, Any]) -> None:
+        record = GateRecord(
+            gate=details["gate"],
+            status=GateStatus(details["status"]),
+            digest=digest,
+            duration_s=float(details.get("duration_s", 0.0)),
+            log_digest=details.get("log_digest", ""),
+            summary=details.get("summary", ""),
+            spec_digest=details.get("under_definition", ""),
+        )
+        self.gates.setdefault(digest, {})[record.gate] = record
+
+    def _deployed(self, body: Mapping[str, Any], ok: bool, digest: str, at: datetime) -> None:
+        details: Mapping[str, Any] = body.get("details") or {}
+        deployment = Deployment(
+            env=body["env"],
+            release=details.get("release", ""),
+            digest=digest,
+            actor=body["actor"],
+            at=at,
+            ok=ok,
+            strategy=Strategy(details.get("strategy", "recreate")),
+            details=dict(details),
+        )
+        self.deployments.append(deployment)
+        if ok:
+            self._make_current(deployment.env, deployment.release)
 
     def _make_current(self, env: str, release: str) -> None:
         if self.current.get(env) != release:

@@ -19,27 +19,13 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
+from riskctl.audit.actions import Action, known_action
 from riskctl.config import DeliveryConfig
 from riskctl.incidents import fold_incidents
 from riskctl.model import Release
-from riskctl.shadow.modeljudge import JUDGED, render
+from riskctl.shadow.modeljudge import render
 
 __all__ = ["ArtifactCheck", "Evidence", "evidence", "to_html", "to_markdown"]
-
-_DEPLOY_ACTIONS = (
-    "deploy.checked",
-    "deploy.started",
-    "migrations.applied",
-    "smoke.passed",
-    "shadow.compared",
-    "rollout.step",
-    "analysis.verdict",
-    "deploy.succeeded",
-    "deploy.failed",
-    "rollback.performed",
-    "rollback.refused",
-)
-_REFUSALS = ("deploy.refused", "approval.refused", "review.refused", "rollback.refused")
 
 
 @dataclass(frozen=True)
@@ -78,12 +64,16 @@ class Evidence:
     audit_summary: str = ""
     audit_problems: list[str] = field(default_factory=list)
     author_identity: str | None = None
+    # Entries about the release whose action this riskctl does not know (another version
+    # wrote them): listed, never interpreted, and the report is not complete.
+    unknown: list[Mapping[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        """Every check in the report passed."""
+        """Every check in the report passed, and every entry about the release was read."""
         return (
-            self.audit_ok
+            not self.unknown
+            and self.audit_ok
             and self.signature_ok
             and all(a.ok for a in self.artifacts)
             and all(ok for ok, _ in self.duties)
@@ -112,10 +102,9 @@ def evidence(
     """Gather the evidence for ``release`` from audit entry bodies (oldest first)."""
     entries = list(bodies)
     mine = [b for b in entries if _concerns(b, release)]
-    built = next((b for b in mine if b.get("action") == "release.built"), {})
     ev = Evidence(
         release=release,
-        built=built,
+        built={},
         generated_at=generated_at,
         artifacts=list(artifacts),
         signature_ok=signature[0],
@@ -127,23 +116,40 @@ def evidence(
     )
     latest_gate: dict[str, Mapping[str, Any]] = {}
     for body in mine:
-        action = body.get("action")
-        if action == "gate.result":
-            latest_gate[str((body.get("details") or {}).get("gate"))] = body
-        elif action == "review.recorded":
-            ev.reviews.append(body)
-        elif action in ("approval.recorded", "model_change.approved"):
-            ev.approvals.append(body)
-        elif action == JUDGED:
-            ev.judgements.append(body)
-        elif action in _REFUSALS:
-            ev.refusals.append(body)
-        elif action in _DEPLOY_ACTIONS:
-            ev.deploys.append(body)
-        elif action == "risk-run":
-            ev.risk_runs.append(body)
+        action = known_action(body.get("action"))
+        if action is None:
+            ev.unknown.append(body)
+            continue
+        match action:
+            case Action.RELEASE_BUILT:
+                ev.built = ev.built or body
+            case Action.GATE_RESULT:
+                latest_gate[str((body.get("details") or {}).get("gate"))] = body
+            case Action.REVIEW_RECORDED:
+                ev.reviews.append(body)
+            case Action.APPROVAL_RECORDED | Action.MODEL_CHANGE_APPROVED:
+                ev.approvals.append(body)
+            case Action.MODEL_CHANGE_JUDGED:
+                ev.judgements.append(body)
+            case (
+                Action.DEPLOY_REFUSED | Action.APPROVAL_REFUSED | Action.REVIEW_REFUSED
+                | Action.ROLLBACK_REFUSED
+            ):  # fmt: skip
+                ev.refusals.append(body)
+            case (
+                Action.DEPLOY_CHECKED | Action.DEPLOY_STARTED | Action.MIGRATIONS_APPLIED
+                | Action.SMOKE_PASSED | Action.SHADOW_COMPARED | Action.ROLLOUT_STEP
+                | Action.ANALYSIS_VERDICT | Action.DEPLOY_SUCCEEDED | Action.DEPLOY_FAILED
+                | Action.ROLLBACK_PERFORMED
+            ):  # fmt: skip
+                ev.deploys.append(body)
+            case Action.RISK_RUN:
+                ev.risk_runs.append(body)
+            case _:
+                pass  # not read here: riskctl.audit.actions.READ_BY
     ev.gates = sorted(latest_gate.values(), key=lambda b: str(b["details"]["gate"]))
-    ev.incidents = [i.as_dict() for i in fold_incidents(entries) if i.release == release.id]
+    incidents = fold_incidents(entries, display=True)
+    ev.incidents = [i.as_dict() for i in incidents if i.release == release.id]
     ev.duties = _duties(ev, config)
     return ev
 
@@ -156,7 +162,7 @@ def _duties(ev: Evidence, config: DeliveryConfig) -> list[tuple[bool, str]]:
     deployers = {
         str(b["actor"])
         for b in ev.deploys
-        if b.get("action") == "deploy.started" and b.get("env") == "prod"
+        if b.get("action") == Action.DEPLOY_STARTED and b.get("env") == "prod"
     }
     out = [
         (author not in approvers, f"the author ({author}) approved nothing"),
@@ -211,28 +217,29 @@ def _mark(ok: bool) -> str:
 
 def _deploy_line(b: Mapping[str, Any]) -> str:
     d: Mapping[str, Any] = b.get("details") or {}
-    action = str(b.get("action"))
-    if action == "deploy.started":
-        previous = d.get("previous") or "none"
-        return f"deploy started by {b['actor']} ({d.get('strategy', '')}; previous {previous})"
-    if action == "deploy.checked":
-        return f"policy checked for {b['actor']} ({d.get('strategy', '')}): allowed"
-    if action == "shadow.compared":
-        return f"shadow comparison: {d.get('summary', '')}"
-    if action == "analysis.verdict":
-        return f"analysis at {d.get('canary_weight', '?')} %: {d.get('summary', '')}"
-    if action == "rollout.step":
-        return f"step: {d.get('step', '')}"
-    if action in ("deploy.succeeded", "deploy.failed"):
-        word = "SUCCEEDED" if action == "deploy.succeeded" else "FAILED"
-        return f"deploy {word}" + (f": {d['message']}" if d.get("message") else "")
-    if action == "rollback.performed":
-        return f"rollback to {d.get('release')}: {d.get('reason', '')}"
-    if action == "smoke.passed":
-        return "smoke tests passed"
-    if action == "migrations.applied":
-        return "database migrations applied"
-    return f"{action}: {d.get('message') or d.get('reason') or ''}"
+    match known_action(b.get("action")):
+        case Action.DEPLOY_STARTED:
+            previous = d.get("previous") or "none"
+            return f"deploy started by {b['actor']} ({d.get('strategy', '')}; previous {previous})"
+        case Action.DEPLOY_CHECKED:
+            return f"policy checked for {b['actor']} ({d.get('strategy', '')}): allowed"
+        case Action.SHADOW_COMPARED:
+            return f"shadow comparison: {d.get('summary', '')}"
+        case Action.ANALYSIS_VERDICT:
+            return f"analysis at {d.get('canary_weight', '?')} %: {d.get('summary', '')}"
+        case Action.ROLLOUT_STEP:
+            return f"step: {d.get('step', '')}"
+        case Action.DEPLOY_SUCCEEDED | Action.DEPLOY_FAILED as done:
+            word = "SUCCEEDED" if done is Action.DEPLOY_SUCCEEDED else "FAILED"
+            return f"deploy {word}" + (f": {d['message']}" if d.get("message") else "")
+        case Action.ROLLBACK_PERFORMED:
+            return f"rollback to {d.get('release')}: {d.get('reason', '')}"
+        case Action.SMOKE_PASSED:
+            return "smoke tests passed"
+        case Action.MIGRATIONS_APPLIED:
+            return "database migrations applied"
+        case _:
+            return f"{b.get('action')}: {d.get('message') or d.get('reason') or ''}"
 
 
 def _model_change_label(body: Mapping[str, Any]) -> str:
@@ -331,7 +338,7 @@ def to_markdown(ev: Evidence) -> str:
                 (
                     b["actor"],
                     _model_change_label(b)
-                    if b["action"] == "model_change.approved"
+                    if b["action"] == Action.MODEL_CHANGE_APPROVED
                     else "approval"
                     + (" (break-glass)" if (b.get("details") or {}).get("break_glass") else ""),
                     b.get("env") or "",
@@ -406,6 +413,11 @@ def to_markdown(ev: Evidence) -> str:
         f"**{_mark(ev.audit_ok)}** — {ev.audit_summary}",
         "",
         *[f"- {p}" for p in ev.audit_problems],
+        *[
+            f"- #{b.get('seq')}: action {_cell(b.get('action'))} is unknown to this riskctl "
+            "(written by another version): not interpreted in this report"
+            for b in ev.unknown
+        ],
         "",
     ]
     return "\n".join(out).rstrip() + "\n"

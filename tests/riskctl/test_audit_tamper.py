@@ -40,7 +40,7 @@ class Trial:
 
 def _fill(log: AuditLog) -> None:
     for seq in range(1, 9):
-        log.append([Record("test.action", f"actor-{seq}", T0 + timedelta(minutes=seq))])
+        log.append([Record("review.recorded", f"actor-{seq}", T0 + timedelta(minutes=seq))])
         if seq in (3, 6, 8):
             log.checkpoint(T0 + timedelta(minutes=seq))
 
@@ -232,7 +232,7 @@ def test_inserted_entry_is_detected(trial: Trial) -> None:
 
 def test_appended_entries_after_last_checkpoint_are_reported_unanchored(trial: Trial) -> None:
     """Entries newer than the last checkpoint still verify one by one and are counted."""
-    trial.log.append([Record("late", "actor-9", T0)])
+    trial.log.append([Record("review.recorded", "actor-9", T0)])
     report = trial.log.verify()
     assert report.ok
     assert report.unanchored == 1

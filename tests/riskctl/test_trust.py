@@ -409,7 +409,7 @@ class _ConvergingTarget(FakeTarget):
 
     def status(self, env: str, port: int) -> InstanceStatus:
         if self.status_converges and self.status_sink is not None:
-            self.status_sink("rollout.converged", None, {"env": env})
+            self.status_sink("instance.restarted", None, {"env": env})
         return super().status(env, port)
 
 

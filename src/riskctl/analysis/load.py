@@ -21,12 +21,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from riskctl.riskclient import LOAD_HEADERS
+
 #: Upper bounds on what one load run may do.
 MAX_RATE = 2_000.0
 MAX_SECONDS = 600.0
 MAX_IN_FLIGHT = 256
-#: Marks synthetic load; the service does not sample such requests (risk_service.api.sampling).
-SYNTHETIC_HEADERS: Mapping[str, str] = {"X-Riskctl-Load": "1"}
+#: Set by the front door (HAProxy, riskctl.router.haproxy) on each answer: the slot that served it.
+SERVED_BY = "x-served-by"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,47 +70,24 @@ def _check_local(url: str) -> None:
         raise ValueError(f"load is only ever sent to this host, not {host!r}")
 
 
-async def _run(
-    url: str,
-    bodies: Sequence[Mapping[str, Any]],
-    *,
-    rate: float,
-    seconds: float,
-    headers: Mapping[str, str],
-    timeout: float,
-) -> LoadResult:
-    result = LoadResult()
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    gate = asyncio.Semaphore(MAX_IN_FLIGHT)
-    cycle = itertools.cycle(bodies)
-    async with httpx.AsyncClient(timeout=timeout, limits=limits, headers=dict(headers)) as client:
+def _check_bounds(rate: float, seconds: float) -> None:
+    if not 0 < rate <= MAX_RATE or not 0 < seconds <= MAX_SECONDS:
+        raise ValueError(
+            f"load must be within 0 < rate <= {MAX_RATE:g}/s and 0 < seconds <= {MAX_SECONDS:g}"
+        )
 
-        async def one(body: Mapping[str, Any]) -> None:
-            async with gate:
-                start = time.perf_counter()
-                try:
-                    response = await client.post(url, json=body)
-                    sample = Sample(
-                        response.headers.get("x-served-by", "?"),
-                        response.status_code,
-                        time.perf_counter() - start,
-                        start,
-                    )
-                except httpx.HTTPError:
-                    sample = Sample("?", 0, time.perf_counter() - start, start)
-                result.samples.append(sample)
 
-        tasks = []
-        begin = time.perf_counter()
-        total = int(rate * seconds)
-        for i in range(total):
-            delay = begin + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(next(cycle))))
-            result.sent += 1
-        await asyncio.gather(*tasks)
-    return result
+async def _post(
+    client: httpx.AsyncClient, slot: str | None, url: str, body: Mapping[str, Any]
+) -> Sample:
+    """One request, attributed to ``slot`` (or to the slot the front door says answered)."""
+    start = time.perf_counter()
+    try:
+        response = await client.post(url, json=body)
+    except httpx.HTTPError:
+        return Sample(slot or "?", 0, time.perf_counter() - start, start)
+    answered = slot or response.headers.get(SERVED_BY, "?")
+    return Sample(answered, response.status_code, time.perf_counter() - start, start)
 
 
 def generate_load(
@@ -120,18 +99,15 @@ def generate_load(
     headers: Mapping[str, str] | None = None,
     timeout: float = 10.0,
 ) -> LoadResult:
-    """POST ``bodies`` round-robin to ``url`` at ``rate`` per second for ``seconds``."""
+    """POST ``bodies`` round-robin to ``url`` at ``rate`` per second for ``seconds`` (blocks
+    until every request was answered or timed out)."""
     _check_local(url)
-    if not 0 < rate <= MAX_RATE or not 0 < seconds <= MAX_SECONDS:
-        raise ValueError(
-            f"load must be within 0 < rate <= {MAX_RATE:g}/s and 0 < seconds <= {MAX_SECONDS:g}"
-        )
+    _check_bounds(rate, seconds)
     if not bodies:
         raise ValueError("no request bodies to send")
-    marked = {**(headers or {}), **SYNTHETIC_HEADERS}
-    return asyncio.run(
-        _run(url, bodies, rate=rate, seconds=seconds, headers=marked, timeout=timeout)
-    )
+    load = BackgroundLoad(url, bodies, rate=rate, headers=headers, timeout=timeout, seconds=seconds)
+    load.run()
+    return load.snapshot()
 
 
 class BackgroundLoad:
@@ -155,20 +131,19 @@ class BackgroundLoad:
         urls = [targets] if isinstance(targets, str) else list(targets.values())
         for url in urls:
             _check_local(url)
-        if not 0 < rate <= MAX_RATE or not 0 < seconds <= MAX_SECONDS:
-            raise ValueError(f"load must be within 0 < rate <= {MAX_RATE:g}/s")
+        _check_bounds(rate, seconds)
         if not bodies or not urls:
             raise ValueError("no request bodies or targets")
         self.targets = targets
         self.bodies = list(bodies)
         self.rate = rate
         self.seconds = seconds
-        self.headers = {**(headers or {}), **SYNTHETIC_HEADERS}
+        self.headers = {**(headers or {}), **LOAD_HEADERS}
         self.timeout = timeout
         self.result = LoadResult()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="riskctl-load", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="riskctl-load", daemon=True)
 
     def start(self) -> BackgroundLoad:
         """Begin sending."""
@@ -192,7 +167,8 @@ class BackgroundLoad:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _main(self) -> None:
+    def run(self) -> None:
+        """Send in this thread until ``seconds`` have passed or :meth:`stop` is called."""
         asyncio.run(self._send())
 
     async def _send(self) -> None:
@@ -211,19 +187,9 @@ class BackgroundLoad:
 
             async def one(slot: str | None, url: str, body: Mapping[str, Any]) -> None:
                 async with gate:
-                    start = time.perf_counter()
-                    try:
-                        response = await client.post(url, json=body)
-                        sample = Sample(
-                            slot or response.headers.get("x-served-by", "?"),
-                            response.status_code,
-                            time.perf_counter() - start,
-                            start,
-                        )
-                    except httpx.HTTPError:
-                        sample = Sample(slot or "?", 0, time.perf_counter() - start, start)
-                    with self._lock:
-                        self.result.samples.append(sample)
+                    sample = await _post(client, slot, url, body)
+                with self._lock:
+                    self.result.samples.append(sample)
 
             tasks = []
             begin = time.perf_counter()
@@ -244,7 +210,7 @@ class BackgroundLoad:
 __all__ = [
     "MAX_RATE",
     "MAX_SECONDS",
-    "SYNTHETIC_HEADERS",
+    "SERVED_BY",
     "BackgroundLoad",
     "LoadResult",
     "Sample",

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from riskctl.riskclient import API_PREFIX
+
 REQUESTS = "risk_service_http_requests"
 LATENCY = "risk_service_http_request_duration_seconds"
 
@@ -39,7 +41,7 @@ class InstanceMetrics:
         )
 
 
-def parse_metrics(text: str, route_prefix: str = "/v1/") -> InstanceMetrics:
+def parse_metrics(text: str, route_prefix: str = API_PREFIX) -> InstanceMetrics:
     """Sum the ``route_prefix`` series of the request counter and latency histogram."""
     requests = errors = 0.0
     buckets: dict[float, float] = {}

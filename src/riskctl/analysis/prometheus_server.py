@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from riskctl.analysis.prometheus import LATENCY, REQUESTS
+from riskctl.riskclient import API_PREFIX
 
 __all__ = [
     "PrometheusServer",
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 #: The ``/v1`` routes, as the direct scrape counts them (``route.startswith("/v1/")``).
-ROUTES = "/v1/.*"
+ROUTES = API_PREFIX + ".*"
 
 
 class PrometheusServerError(RuntimeError):

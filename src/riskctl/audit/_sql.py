@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -107,13 +108,16 @@ class SqlAuditStore:
                 raise AuditError(f"cannot append to the audit log: {_short(exc)}") from None
         raise AuditError(f"cannot append to the audit log: {_short(last)}")
 
-    def entries(self) -> list[StoredEntry]:
+    def _rows(self, select: str, what: str) -> list[tuple[Any, ...]]:
         try:
             with self.engine.connect() as conn:
-                result = conn.execute(sa.text(_SELECT_ENTRIES))
-                return [StoredEntry(int(r[0]), r[1], r[2], r[3], r[4]) for r in result]
+                return [tuple(r) for r in conn.execute(sa.text(select))]
         except sa.exc.SQLAlchemyError as exc:
-            raise AuditError(f"cannot read the audit log: {_short(exc)}") from None
+            raise AuditError(f"cannot read {what}: {_short(exc)}") from None
+
+    def entries(self) -> list[StoredEntry]:
+        rows = self._rows(_SELECT_ENTRIES, "the audit log")
+        return [StoredEntry(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         try:
@@ -128,12 +132,8 @@ class SqlAuditStore:
             raise AuditError(f"cannot write a checkpoint: {_short(exc)}") from None
 
     def checkpoints(self) -> list[StoredCheckpoint]:
-        try:
-            with self.engine.connect() as conn:
-                result = conn.execute(sa.text(_SELECT_CHECKPOINTS))
-                return [StoredCheckpoint(int(r[0]), r[1], r[2], r[3], r[4]) for r in result]
-        except sa.exc.SQLAlchemyError as exc:
-            raise AuditError(f"cannot read checkpoints: {_short(exc)}") from None
+        rows = self._rows(_SELECT_CHECKPOINTS, "checkpoints")
+        return [StoredCheckpoint(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
     def add_cosignature(self, cosignature: StoredCosignature) -> None:
         try:

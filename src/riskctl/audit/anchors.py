@@ -22,6 +22,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from riskctl.audit import merkle
+from riskctl.audit.actions import Action
 from riskctl.audit.log import (
     CHECKPOINT_ORIGIN,
     AuditLog,
@@ -177,7 +178,7 @@ def cosign_after_command(log: AuditLog, anchors: Anchors, now: datetime) -> dict
     outcomes = cosign_latest(log, anchors)
     failed = {o.witness: o.error for o in outcomes if o.cosignature is None}
     if failed:
-        log.append([Record("witness.failed", "riskctl", now, details={"witnesses": failed})])
+        log.append([Record(Action.WITNESS_FAILED, "riskctl", now, details={"witnesses": failed})])
         log.checkpoint(now)
         cosign_latest(log, anchors, only={o.witness for o in outcomes} - set(failed))
     return failed

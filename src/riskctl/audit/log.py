@@ -13,7 +13,7 @@ import base64
 import json
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from riskctl.audit import merkle
+from riskctl.audit.actions import Action, checked_for_writing
 from riskctl.audit.store import AuditStore, StoredCheckpoint, StoredEntry
 from riskctl.errors import AuditUnverifiedError
 from riskctl.signing import KeyPair, b64decode_strict
@@ -43,9 +44,13 @@ def _utc(ts: datetime) -> str:
 
 @dataclass(frozen=True)
 class Record:
-    """What happened: who did what, when (UTC), to which release, under which policy."""
+    """What happened: who did what, when (UTC), to which release, under which policy.
 
-    action: str
+    ``action`` is an :class:`~riskctl.audit.actions.Action` (or its value, until every caller
+    passes the member); :meth:`AuditLog.append` refuses any other name.
+    """
+
+    action: Action | str
     actor: str
     at: datetime
     release: str | None = None
@@ -58,7 +63,7 @@ class Record:
             "seq": seq,
             "time": _utc(self.at),
             "actor": self.actor,
-            "action": self.action,
+            "action": str(self.action),
             "release": self.release,
             "env": self.env,
             "policy_digest": self.policy_digest,
@@ -157,7 +162,12 @@ class AuditLog:
     # -- writing -----------------------------------------------------------------------------
 
     def append(self, records: Sequence[Record]) -> list[dict[str, Any]]:
-        """Append ``records`` atomically (all or none) and return their bodies."""
+        """Append ``records`` atomically (all or none) and return their bodies.
+
+        Raises :class:`~riskctl.audit.actions.UnknownActionError` (nothing appended) when a
+        record's action is not a member of :class:`~riskctl.audit.actions.Action`.
+        """
+        records = [replace(r, action=checked_for_writing(r.action)) for r in records]
 
         def make(size: int) -> list[StoredEntry]:
             rows = []

@@ -11,20 +11,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
+from riskctl.audit.actions import Action, known_action
 from riskctl.audit.log import VerifyReport
 from riskctl.dora import DoraReport
 
 __all__ = [
-    "RISK_RUN_ACTIONS",
     "audit_tail",
     "dora_series",
     "risk_runs",
     "verification",
 ]
 
-#: The audit actions of the daily risk run: each attempt, and the guard's outcome when the
-#: stable release failed (riskctl.envops.risk_run).
-RISK_RUN_ACTIONS = ("risk-run", "risk-run-fell_back", "risk-run-failed")
+#: How an entry whose action this riskctl does not know (another version wrote it) is shown.
+UNKNOWN_ACTION = "unknown action (written by another riskctl version)"
 
 #: Longest details summary shown per audit entry (the full entry stays in the trail).
 SUMMARY_CHARS = 240
@@ -42,8 +41,16 @@ def _summary(details: Any) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
+def _entry_summary(body: Mapping[str, Any]) -> str:
+    summary = _summary(body.get("details"))
+    if known_action(body.get("action")) is None:
+        return f"{UNKNOWN_ACTION}: {summary}" if summary else UNKNOWN_ACTION
+    return summary
+
+
 def audit_tail(bodies: Sequence[Mapping[str, Any]], limit: int) -> dict[str, Any]:
-    """The last ``limit`` entries, newest first, each with a one-line summary of its details."""
+    """The last ``limit`` entries, newest first, each with a one-line summary of its details;
+    an entry whose action this riskctl does not know is shown as it is, marked unknown."""
     tail = list(bodies[-limit:]) if limit > 0 else []
     return {
         "total": len(bodies),
@@ -58,37 +65,53 @@ def audit_tail(bodies: Sequence[Mapping[str, Any]], limit: int) -> dict[str, Any
                 if isinstance(b.get("details"), Mapping)
                 else None,
                 "digest": b.get("release"),
-                "summary": _summary(b.get("details")),
+                "summary": _entry_summary(b),
             }
             for b in reversed(tail)
         ],
     }
 
 
+def _run_outcome(action: Action, details: Mapping[str, Any]) -> str | None:
+    """How a risk-run entry reads on the page, or None for an entry that is not a run."""
+    match action:
+        case Action.RISK_RUN:
+            return "succeeded" if details.get("succeeded") else "failed attempt"
+        case Action.RISK_RUN_FELL_BACK:
+            return "fell back"
+        case Action.RISK_RUN_FAILED:
+            return "failed"
+        case _:
+            # Not read here (riskctl.audit.actions.READ_BY); risk-run.refused: none attempted.
+            return None
+
+
 def risk_runs(bodies: Iterable[Mapping[str, Any]], limit: int) -> dict[str, Any]:
     """The latest ``limit`` risk-run entries, newest first: attempts and fallback/failure
-    outcomes, as :mod:`riskctl.envops` records them."""
-    found = [b for b in bodies if b.get("action") in RISK_RUN_ACTIONS]
-    runs = []
-    for b in reversed(found[-limit:] if limit > 0 else []):
+    outcomes, as :mod:`riskctl.envops` records them (an unknown action is no run)."""
+    found: list[tuple[Action, Mapping[str, Any], str]] = []
+    for b in bodies:
+        action = known_action(b.get("action"))
         raw = b.get("details")
         d: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-        action = str(b.get("action"))
-        if action == "risk-run":
-            outcome = "succeeded" if d.get("succeeded") else "failed attempt"
-        else:
-            outcome = "fell back" if action.endswith("fell_back") else "failed"
+        outcome = None if action is None else _run_outcome(action, d)
+        if action is not None and outcome is not None:
+            found.append((action, b, outcome))
+    runs = []
+    for action, b, outcome in reversed(found[-limit:] if limit > 0 else []):
+        raw = b.get("details")
+        d = raw if isinstance(raw, Mapping) else {}
         runs.append(
             {
                 "seq": b.get("seq"),
                 "time": b.get("time"),
                 "env": b.get("env"),
                 "actor": b.get("actor"),
-                "action": action,
+                "action": action.value,
                 "outcome": outcome,
                 "release": d.get("release"),
                 "date": d.get("date"),
-                "succeeded": d.get("succeeded") if action == "risk-run" else None,
+                "succeeded": d.get("succeeded") if action is Action.RISK_RUN else None,
                 "exit_code": d.get("exit_code"),
                 "seconds": d.get("seconds"),
                 "output": d.get("output"),

@@ -22,10 +22,10 @@ from riskctl.config import GateSpec
 from riskctl.errors import UsageError
 from riskctl.gates.interface import GateContext, GateResult
 from riskctl.model import GateStatus
+from riskctl.riskclient import HEALTHZ, PORTFOLIO_VAR, instance_url, url
 
 __all__ = ["PerformanceGate", "reference_book"]
 
-PATH = "/v1/portfolio/var"
 SAMPLES = 20
 WARMUP = 3
 
@@ -50,11 +50,11 @@ class PerformanceGate:
     spec: GateSpec
 
     def _wait_healthy(
-        self, client: httpx.Client, url: str, deadline: float, proc: subprocess.Popen[bytes]
+        self, client: httpx.Client, base: str, deadline: float, proc: subprocess.Popen[bytes]
     ) -> bool:
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                if client.get(url + "/healthz").status_code == 200:
+                if client.get(url(base, HEALTHZ)).status_code == 200:
                     return True
             except httpx.HTTPError:
                 pass
@@ -75,23 +75,23 @@ class PerformanceGate:
             return GateResult(self.name, GateStatus.FAILED, 0.0, str(exc), str(exc).encode())
         # The service is measured from riskctl's side, so it needs the host's loopback.
         proc = spawn(ctx.command([program, *argv[1:]], network=True), cwd=ctx.source, env=env)
-        url = f"http://127.0.0.1:{port}"
+        base = instance_url(port)
         book = reference_book()
         try:
             with httpx.Client(timeout=30.0) as client:
-                if not self._wait_healthy(client, url, time.monotonic() + 60, proc):
+                if not self._wait_healthy(client, base, time.monotonic() + 60, proc):
                     return self._result(started, GateStatus.FAILED, "service did not start", log)
                 timings = []
                 for i in range(WARMUP + SAMPLES):
                     t0 = time.perf_counter()
-                    response = client.post(url + PATH, json=book)
+                    response = client.post(url(base, PORTFOLIO_VAR), json=book)
                     elapsed = (time.perf_counter() - t0) * 1000
                     if response.status_code != 200:
                         log.append(response.content[:2000])
                         return self._result(
                             started,
                             GateStatus.FAILED,
-                            f"{PATH} answered {response.status_code}",
+                            f"{PORTFOLIO_VAR.path} answered {response.status_code}",
                             log,
                         )
                     if i >= WARMUP:

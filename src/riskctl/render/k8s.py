@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 from riskctl.config import Analysis, DeliveryConfig, Environment
 from riskctl.errors import UsageError
 from riskctl.model import Strategy
+from riskctl.riskclient import API_PREFIX, HEALTHZ, READYZ
 from riskctl.rollout import Step, StepKind
 from riskctl.rollout.plan import plan_steps
 
@@ -99,7 +100,7 @@ NOT_A_SESSION_EXIT = 3
 MIN_PROMETHEUS_WINDOW_S = 60
 MIN_PROMETHEUS_INTERVAL_S = 15
 #: Only the API's own routes count, as in the local analysis (riskctl.analysis.prometheus).
-V1_ROUTES = "/v1/.*"
+V1_ROUTES = API_PREFIX + ".*"
 #: The Prometheus label that must carry the pods' ``rollouts-pod-template-hash`` label (a
 #: ``labelmap`` relabelling of ``__meta_kubernetes_pod_label_*`` produces exactly this name).
 POD_HASH_LABEL = "rollouts_pod_template_hash"
@@ -445,9 +446,9 @@ def _api_container(options: RenderOptions) -> Manifest:
         "env": _env(options),
         # Startup covers imports and the first store connection; liveness only asks whether
         # the process answers, readiness whether it can serve (store, schema, market data).
-        "startupProbe": http_probe("/healthz", 2, 30),
-        "livenessProbe": http_probe("/healthz", 10, 3),
-        "readinessProbe": http_probe("/readyz", 5, 2),
+        "startupProbe": http_probe(HEALTHZ.path, 2, 30),
+        "livenessProbe": http_probe(HEALTHZ.path, 10, 3),
+        "readinessProbe": http_probe(READYZ.path, 5, 2),
         "resources": {
             "requests": {"cpu": "250m", "memory": "512Mi"},
             "limits": {"cpu": "2", "memory": "1Gi"},
@@ -648,7 +649,7 @@ def _preview_analysis(ns: str, labels: Mapping[str, str], analysis: Analysis) ->
     # compatible, market data loaded), asked through the preview Service over the window.
     interval = max(1, math.ceil(analysis.interval_s))
     count = max(1, math.ceil(analysis.seconds / interval))
-    url = f"http://{APP}-preview.{ns}.svc.cluster.local:{CONTAINER_PORT}/readyz"
+    url = f"http://{APP}-preview.{ns}.svc.cluster.local:{CONTAINER_PORT}{READYZ.path}"
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AnalysisTemplate",

@@ -18,14 +18,16 @@ from riskctl.analysis.load import generate_load
 from riskctl.analysis.prometheus import scrape
 from riskctl.analysis.runner import WindowProbe, run_window
 from riskctl.analysis.verdict import Phase as AnalysisPhase
+from riskctl.audit.actions import Action
 from riskctl.clock import Ticker
 from riskctl.config import Environment
+from riskctl.riskclient import METRICS, PORTFOLIO_VAR, instance_url, url
 from riskctl.rollout.envstate import EnvState, SlotOccupant
 from riskctl.rollout.machine import Abort, AnalysisDone
 from riskctl.rollout.reconcile import Observed
 from riskctl.shadow.compare import Tolerance
 from riskctl.shadow.golden import GoldenSetError, load_golden_set
-from riskctl.shadow.runner import PATH, run_shadow
+from riskctl.shadow.runner import run_shadow
 from riskctl.targets.fleet import Fleet
 
 __all__ = ["CheckContext", "Checks", "ServiceChecks", "ShadowResult"]
@@ -101,7 +103,7 @@ class ServiceChecks:
         started = ctx.clock.monotonic()
         try:
             load = generate_load(
-                f"http://127.0.0.1:{occ.port}{PATH}",
+                url(instance_url(occ.port), PORTFOLIO_VAR),
                 bodies,
                 rate=min(50.0, max(2 * len(bodies), 20) / seconds),
                 seconds=seconds,
@@ -131,8 +133,8 @@ class ServiceChecks:
         shadow = ctx.spec.shadow
         report = run_shadow(
             golden,
-            f"http://127.0.0.1:{stable.port}",
-            f"http://127.0.0.1:{new.port}",
+            instance_url(stable.port),
+            instance_url(new.port),
             Tolerance(rel=shadow.rel_tolerance, abs=shadow.abs_tolerance),
             allowance=allowance,
             headers=ctx.headers(new),
@@ -150,7 +152,7 @@ class ServiceChecks:
             "allowance": allowance,
             "breaches": len(report.breaches),
         }
-        ctx.record("shadow.compared", new.digest, summary)
+        ctx.record(Action.SHADOW_COMPARED, new.digest, summary)
         for line in lines:
             ctx.say(line)
         return summary, (None if report.passed else report.summary())
@@ -173,19 +175,19 @@ class ServiceChecks:
         targets: str | dict[str, str]
         if direct:  # blue-green pre-promotion: both colours addressed directly
             targets = {
-                ro.canary_slot: f"http://127.0.0.1:{canary.port}{PATH}",
-                stable_slot: f"http://127.0.0.1:{stable.port}{PATH}",
+                ro.canary_slot: url(instance_url(canary.port), PORTFOLIO_VAR),
+                stable_slot: url(instance_url(stable.port), PORTFOLIO_VAR),
             }
         else:
-            targets = ctx.spec.url.rstrip("/") + PATH
+            targets = url(ctx.spec.url, PORTFOLIO_VAR)
         fleet, env = ctx.fleet, ctx.env
         probe = WindowProbe(
             stats=None if direct else (lambda: fleet.stats(env)),
             canary_alive=lambda: fleet.alive(env, ro.canary_slot, canary.release),
             abort_requested=ctx.abort_reason,
             metrics=lambda: {
-                ro.canary_slot: scrape(f"http://127.0.0.1:{canary.port}/metrics"),
-                stable_slot: scrape(f"http://127.0.0.1:{stable.port}/metrics"),
+                ro.canary_slot: scrape(url(instance_url(canary.port), METRICS)),
+                stable_slot: scrape(url(instance_url(stable.port), METRICS)),
             },
             # Scrape targets as a Prometheus server knows them (the prometheus_url provider).
             instances={
@@ -227,6 +229,6 @@ class ServiceChecks:
             "seconds": round(result.elapsed_s, 2),
             "at": ctx.clock.now().timestamp(),
         }
-        ctx.record("analysis.verdict", canary.digest, record)
+        ctx.record(Action.ANALYSIS_VERDICT, canary.digest, record)
         ctx.say(f"analysis at {ro.canary_weight} %: {verdict.summary()}")
         return Observed(AnalysisDone(verdict.phase, verdict.summary()), verdict=record)

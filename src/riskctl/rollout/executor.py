@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, assert_never
 
+from riskctl.audit.actions import Action
 from riskctl.clock import Ticker
 from riskctl.config import Environment
 from riskctl.errors import DeployFailedError
+from riskctl.riskclient import bearer
 from riskctl.rollout.checks import Checks
 from riskctl.rollout.envstate import EnvPhase, EnvState, EnvStore, SlotOccupant
 from riskctl.rollout.machine import (
@@ -183,13 +185,13 @@ class Executor:
                 wanted = {slot: occ.release for slot, occ in st.slots.items()}
                 for name in self.fleet.remove_orphans(self.env, wanted):
                     self.say(f"stopped orphan instance {name}")
-                    self.record("instance.orphan_stopped", None, {"program": name})
+                    self.record(Action.INSTANCE_ORPHAN_STOPPED, None, {"program": name})
                 return None
             case StartInstance(slot=slot):
                 occ = st.slots[slot]
                 self.start(slot, occ)
                 self.say(f"restarted {occ.release} in slot {slot}")
-                self.record("instance.restarted", occ.digest, {"release": occ.release})
+                self.record(Action.INSTANCE_RESTARTED, occ.digest, {"release": occ.release})
                 return None
             case StopInstance(slot=slot, release=release):
                 self.fleet.stop(self.env, slot, release)
@@ -207,7 +209,7 @@ class Executor:
                     )
                 weights = self.route(st)
                 self.record(
-                    "rollout.weight",
+                    Action.ROLLOUT_WEIGHT,
                     canary.digest if canary else None,
                     {"release": ro.canary_release, "weights": weights},
                 )
@@ -265,7 +267,7 @@ class Executor:
             self.token = self.fleet.api_token(
                 self.env, Path(occupant.release_dir), occupant.wheel, occupant.variables
             )
-        return {"Authorization": f"Bearer {self.token}"}
+        return bearer(self.token)
 
     def prepare(self, st: EnvState) -> Observed | None:
         """Migrations, start, readiness and smoke tests, shadow comparison (idempotent)."""
@@ -279,7 +281,9 @@ class Executor:
             except DeployFailedError as exc:
                 return self.observe(Abort(str(exc)))
             self.say(f"migrations of {occ.release}: {out}")
-            self.record("migrations.applied", occ.digest, {"release": occ.release, "output": out})
+            self.record(
+                Action.MIGRATIONS_APPLIED, occ.digest, {"release": occ.release, "output": out}
+            )
         if self.start(ro.canary_slot, occ):
             self.say(f"started {occ.release} in slot {ro.canary_slot} on port {occ.port}")
         self.route(st)
@@ -297,7 +301,9 @@ class Executor:
         if st.prepared:
             return None
         self.say(ready.reason)
-        self.record("smoke.passed", occ.digest, {"release": occ.release, "version": ready.version})
+        self.record(
+            Action.SMOKE_PASSED, occ.digest, {"release": occ.release, "version": ready.version}
+        )
         self.checks.warm_up(self, st, occ)
         stable = st.stable
         if self.spec.shadow.enabled and stable is not None:

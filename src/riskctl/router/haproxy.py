@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from riskctl.riskclient import READYZ
 from riskctl.router.interface import RouterError, ServerState, ServerStats
 
 #: The two server slots of every environment's backend.
@@ -60,7 +61,7 @@ def render_config(
     doors: Sequence[FrontDoor],
     runtime_dir: Path,
     *,
-    check_path: str = "/readyz",
+    check_path: str = READYZ.path,
     metrics_port: int | None = None,
     check_interval_ms: int = 1000,
 ) -> str:

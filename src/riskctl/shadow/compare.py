@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from riskctl.riskclient import PORTFOLIO_VAR, VAR
+
 #: Response fields that identify rather than measure, never compared.
 _IGNORED = frozenset({"version", "method", "convention", "warnings", "request_id"})
 #: Label prefix of replayed recent requests (golden-set labels are ``portfolio/method``).
@@ -158,7 +160,7 @@ class ShadowReport:
 
 
 #: Headline figures of /v1/portfolio/var and /v1/var, listed before allocations.
-_HEADLINES = frozenset({"portfolio_var", "expected_shortfall", "var", "es"})
+_HEADLINES = frozenset(PORTFOLIO_VAR.response_fields + VAR.response_fields)
 
 
 def _rank(d: Difference) -> tuple[int, float]:

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from riskctl.config import Shadow
+from riskctl.riskclient import PORTFOLIO_VAR, REPLAYABLE, REQUEST_SAMPLES, SHADOW_HEADERS, url
 from riskctl.shadow.compare import (
     RECENT_PREFIX,
     Answer,
@@ -32,23 +33,13 @@ from riskctl.shadow.golden import GoldenSet
 
 __all__ = [
     "MAX_REPLAY",
-    "PATH",
-    "REPLAYABLE",
-    "SAMPLES_PATH",
-    "SHADOW_HEADERS",
     "RecentRequest",
     "fetch_recent",
     "run_shadow",
 ]
 
-#: The endpoint every golden request goes to (SPEC §3).
-PATH = "/v1/portfolio/var"
 #: Where the stable release lists the recent real requests it sampled, newest first.
-SAMPLES_PATH = "/v1/admin/request-samples"
-#: The endpoints a sampled request may be replayed to (never anything else).
-REPLAYABLE = frozenset({"/v1/var", "/v1/portfolio/var"})
-#: Marks shadow traffic, so the service does not sample it as real.
-SHADOW_HEADERS: Mapping[str, str] = {"X-Riskctl-Shadow": "1"}
+_SAMPLES = REQUEST_SAMPLES.path
 #: The most recent requests one comparison replays (the service lists at most this many).
 MAX_REPLAY = 500
 _DEFAULT_REPLAY: int = Shadow.model_fields["replay_recent"].default
@@ -74,7 +65,7 @@ def _answers(
     out: dict[str, Mapping[str, Any] | None] = {}
     for label, body in requests:
         try:
-            response = client.post(base + PATH, json=body)
+            response = client.post(url(base, PORTFOLIO_VAR), json=body)
             data = response.json() if response.status_code == 200 else None
         except (httpx.HTTPError, ValueError):
             data = None
@@ -95,22 +86,22 @@ def fetch_recent(client: httpx.Client, base: str, limit: int) -> tuple[list[Rece
     if limit <= 0:
         return [], f"{_NONE} (replay_recent is 0)"
     try:
-        response = client.get(base + SAMPLES_PATH, params={"limit": min(limit, MAX_REPLAY)})
+        response = client.get(url(base, REQUEST_SAMPLES), params={"limit": min(limit, MAX_REPLAY)})
     except httpx.HTTPError as exc:
         reason = type(exc).__name__
-        return [], f"{_NONE} (the stable release did not answer {SAMPLES_PATH}: {reason})"
+        return [], f"{_NONE} (the stable release did not answer {_SAMPLES}: {reason})"
     status = response.status_code
     if status == 404:
-        return [], f"{_NONE} (the stable release has no {SAMPLES_PATH}: an older release)"
+        return [], f"{_NONE} (the stable release has no {_SAMPLES}: an older release)"
     if status in (401, 403):
         return [], (
-            f"{_NONE} (the stable release refused {SAMPLES_PATH} with HTTP {status}: "
+            f"{_NONE} (the stable release refused {_SAMPLES} with HTTP {status}: "
             "riskctl's token needs the admin scope)"
         )
     data = _json(response)
     samples = data.get("samples") if status == 200 and isinstance(data, dict) else None
     if not isinstance(samples, list):
-        return [], f"{_NONE} (the stable release answered {SAMPLES_PATH} with HTTP {status})"
+        return [], f"{_NONE} (the stable release answered {_SAMPLES} with HTTP {status})"
     recent = [
         RecentRequest(str(s["method"]), str(s["path"]), s["body"])
         for s in samples

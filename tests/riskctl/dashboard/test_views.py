@@ -55,7 +55,7 @@ def test_audit_tail_summarises_and_bounds_details() -> None:
 
 def test_audit_tail_survives_odd_entries() -> None:
     """An entry whose details are not an object (an edited trail) still shows, without a release."""
-    odd = {"seq": 1, "time": "t", "actor": "a", "action": "x", "details": ["not", "a", "map"]}
+    odd = {"seq": 1, "time": "t", "actor": "a", "action": "exec", "details": ["not", "a", "map"]}
     (entry,) = audit_tail([odd], 10)["entries"]
     assert entry["release"] is None
     assert entry["summary"] == '["not", "a", "map"]'

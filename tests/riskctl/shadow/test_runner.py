@@ -23,11 +23,13 @@ from risk_service.auth import Scope, create_token
 from risk_service.config import Settings
 from risk_service.store import database
 from risk_service.store.models import RequestSample
+from riskctl.riskclient import REQUEST_SAMPLES, SHADOW_HEADERS
 from riskctl.shadow import Tolerance
 from riskctl.shadow.golden import GoldenSet, generate_golden_set
-from riskctl.shadow.runner import SAMPLES_PATH, SHADOW_HEADERS, fetch_recent, run_shadow
+from riskctl.shadow.runner import fetch_recent, run_shadow
 from tests.service.conftest import LiveServer, free_port
 
+SAMPLES = REQUEST_SAMPLES.path
 TOL = Tolerance(rel=1e-9, abs=1e-6)
 RETURNS = [0.012, -0.021, 0.004, -0.035, 0.018, -0.009, 0.027, -0.014, 0.006, -0.002]
 App = Callable[..., Any]
@@ -38,7 +40,7 @@ App = Callable[..., Any]
 
 def _client(status: int, payload: Any = None, content: bytes | None = None) -> httpx.Client:
     def handler(request: httpx.Request) -> httpx.Response:
-        assert request.url.path == SAMPLES_PATH
+        assert request.url.path == SAMPLES
         if content is not None:
             return httpx.Response(status, content=content)
         return httpx.Response(status, json=payload)
@@ -59,7 +61,7 @@ def _sample(path: str = "/v1/var", method: str = "POST", body: Any = None) -> di
         (503, {"error": {}}, None, "answered /v1/admin/request-samples with HTTP 503"),
         (200, None, b"not json", "with HTTP 200"),
         (200, {"samples": []}, None, "has sampled none yet"),
-        (200, {"samples": [_sample(SAMPLES_PATH), _sample(method="GET")]}, None, "replayable"),
+        (200, {"samples": [_sample(SAMPLES), _sample(method="GET")]}, None, "replayable"),
     ],
 )
 def test_nothing_to_replay_says_why(
@@ -155,7 +157,7 @@ def _scaled(app: App, path: str, factor: float) -> App:
 def _without_samples(app: App) -> App:
     """An older release: no sample endpoint (404 with the standard error body)."""
     error = {"error": {"code": "not_found", "message": "Not Found", "field": None}}
-    return _rewrite(app, SAMPLES_PATH, lambda _status, _body: (404, error))
+    return _rewrite(app, SAMPLES, lambda _status, _body: (404, error))
 
 
 def _failing(app: App, path: str, switch: dict[str, bool]) -> App:

@@ -36,7 +36,7 @@ def _log(root: Path, keys: Path, actors: list[str]) -> AuditLog:
     log = AuditLog(SqliteAuditStore(root / "audit.sqlite"), load_or_create_key(keys, "audit"),
                    root / "cp.jsonl")  # fmt: skip
     for i, actor in enumerate(actors):
-        log.append([Record("test.action", actor, T0 + timedelta(minutes=i))])
+        log.append([Record("review.recorded", actor, T0 + timedelta(minutes=i))])
     log.checkpoint(T0 + timedelta(minutes=len(actors)))
     return log
 
@@ -62,7 +62,7 @@ def test_witness_cosigns_a_consistent_sequence(
     (first,) = cosign_latest(log, _anchors(w))
     assert first.cosignature is not None, first.error
     for i in range(4, 9):
-        log.append([Record("test.action", f"a{i}", T0)])
+        log.append([Record("review.recorded", f"a{i}", T0)])
     log.checkpoint(T0 + timedelta(hours=1))
     (second,) = cosign_latest(log, _anchors(w))
     assert second.cosignature is not None, second.error
@@ -144,7 +144,7 @@ def test_witness_tells_its_size_and_the_client_catches_up(
     assert cosign_latest(log, _anchors(w))[0].cosignature is not None
     fresh = _log(tmp_path / "b", tmp_path / "keys", ["a", "b", "c"])  # same entries, no record
     for actor in ("d", "e"):
-        fresh.append([Record("test.action", actor, T0)])
+        fresh.append([Record("review.recorded", actor, T0)])
     fresh.checkpoint(T0 + timedelta(hours=1))
     # Identical first three entries need identical bodies: same actors, same times.
     (outcome,) = cosign_latest(fresh, _anchors(w))
