@@ -82,7 +82,7 @@ class Context:
 
         try:
             bodies = self.audit.bodies() if verified else self.audit.unverified_bodies()
-            return Ledger.from_bodies(bodies)
+            return Ledger.from_bodies(bodies, display=not verified)
         except (ValueError, KeyError, TypeError) as exc:
             # Only an edited trail gets here: riskctl writes every entry it reads.
             raise AuditError(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from riskctl.audit.actions import refused_action, risk_run_outcome
 from riskctl.errors import PolicyRefusedError, RiskctlError, UsageError
 from riskctl.model import Release
 from riskctl.notify import Event, Notification
@@ -71,7 +72,7 @@ def _authorise(ctx: Context, env: str, release: Release, what: str) -> None:
         env=env, actor=actor, release=release, now=ctx.clock.now(), what=what,
     )  # fmt: skip
     if not decision.allowed:
-        ctx.refuse(f"{what}.refused", decision, release, env)
+        ctx.refuse(refused_action(what), decision, release, env)
 
 
 def _venv(ctx: Context, release: Release) -> Path:
@@ -213,7 +214,7 @@ def _guarded_run(ctx: Context, env: str, business_date: str) -> GuardResult:
             else "no release produced it"
         )
         ctx.record(
-            f"risk-run-{result.outcome.value}",
+            risk_run_outcome(result.outcome),
             release=stable.digest,
             env=env,
             details={

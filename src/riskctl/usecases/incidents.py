@@ -26,7 +26,7 @@ class OpenedIncident(Result):
 
 def list_incidents(ctx: Context, *, include_resolved: bool = True) -> list[Incident]:
     """Incidents, oldest first (only the open ones unless ``include_resolved``)."""
-    found = fold_incidents(ctx.audit.bodies())
+    found = fold_incidents(ctx.audit.bodies(), display=True)  # a listing: shown, not decided
     return [i for i in found if include_resolved or i.open]
 
 

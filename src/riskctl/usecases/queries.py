@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from riskctl.audit.actions import Action
 from riskctl.errors import RiskctlError
 from riskctl.policy import may_converge
 from riskctl.usecases._result import Result
@@ -31,17 +32,41 @@ __all__ = [
 ]
 
 #: The audit actions ``riskctl history`` shows (the rest are details of these).
-HISTORY_ACTIONS = frozenset({
-    "release.built", "gates.completed", "review.recorded", "approval.recorded",
-    "deploy.checked", "deploy.succeeded", "deploy.failed", "rollback.performed",
-    "deploy.refused",
-    "approval.refused", "review.refused", "build.refused", "rollback.refused",
-    "model_change.approved", "rollout.paused", "rollout.promoted",
-    "rollout.abort_requested", "analysis.verdict", "shadow.compared",
-    "risk-run", "risk-run-fell_back", "risk-run-failed", "notification.sent",
-    "notification.failed", "exec", "incident.opened", "incident.resolved",
-    "policy.pinned", "exec.refused", "risk-run.refused", "promote.refused",
-})  # fmt: skip
+HISTORY_ACTIONS: frozenset[Action] = frozenset(
+    {
+        Action.RELEASE_BUILT,
+        Action.GATES_COMPLETED,
+        Action.REVIEW_RECORDED,
+        Action.APPROVAL_RECORDED,
+        Action.DEPLOY_CHECKED,
+        Action.DEPLOY_SUCCEEDED,
+        Action.DEPLOY_FAILED,
+        Action.ROLLBACK_PERFORMED,
+        Action.DEPLOY_REFUSED,
+        Action.APPROVAL_REFUSED,
+        Action.REVIEW_REFUSED,
+        Action.BUILD_REFUSED,
+        Action.ROLLBACK_REFUSED,
+        Action.MODEL_CHANGE_APPROVED,
+        Action.ROLLOUT_PAUSED,
+        Action.ROLLOUT_PROMOTED,
+        Action.ROLLOUT_ABORT_REQUESTED,
+        Action.ANALYSIS_VERDICT,
+        Action.SHADOW_COMPARED,
+        Action.RISK_RUN,
+        Action.RISK_RUN_FELL_BACK,
+        Action.RISK_RUN_FAILED,
+        Action.NOTIFICATION_SENT,
+        Action.NOTIFICATION_FAILED,
+        Action.EXEC,
+        Action.INCIDENT_OPENED,
+        Action.INCIDENT_RESOLVED,
+        Action.POLICY_PINNED,
+        Action.EXEC_REFUSED,
+        Action.RISK_RUN_REFUSED,
+        Action.PROMOTE_REFUSED,
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from riskctl.audit.actions import refused_action
 from riskctl.errors import DeployFailedError, PolicyRefusedError, UsageError
 from riskctl.model import Strategy
 from riskctl.policy import operation_refusal, promote_window_refusal
@@ -56,7 +57,7 @@ def _may_operate(ctx: Context, env_name: str, what: str) -> str:
     ctx.trust.require_pinned(env_name)
     refused = operation_refusal(ctx.config, actor, env_name, what)
     if refused is not None:
-        ctx.record(f"{what}.refused", env=env_name, details={"reason": refused.message})
+        ctx.record(refused_action(what), env=env_name, details={"reason": refused.message})
         raise PolicyRefusedError(refused.message, refused.missing)
     return actor
 

@@ -18,11 +18,7 @@ _ACTION_CALLS = frozenset({"record", "refuse", "Record", "Note", "automatic_inci
 _LOOKS_LIKE_ACTION = re.compile(r"[a-z][a-z_]*(?:[.-][a-z_]+)+")
 #: f-string action names not yet converted, in modules another change owns (issue 9): each
 #: must still be there (a stale entry fails), so the list only shrinks.
-PENDING_DYNAMIC = {
-    ("service.py", "f'{what}.refused'"),
-    ("envops.py", "f'{what}.refused'"),
-    ("envops.py", "f'risk-run-{result.outcome.value}'"),
-}
+PENDING_DYNAMIC: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
