@@ -1,6 +1,9 @@
 """The policy file (``delivery.toml``): pydantic models, loading and the file digest.
 
 Every model forbids unknown keys, so a typo is an error rather than a silently ignored policy.
+
+Size: over ~500 lines on purpose — one pydantic model per policy table, their validators and the
+loader, so the whole policy schema (a compliance contract) reads in one place, beside SPEC §4.
 """
 
 from __future__ import annotations

@@ -54,26 +54,34 @@ class KeyPair:
         return self.private.sign(data)
 
 
+def load_or_create_private_key(path: Path) -> Ed25519PrivateKey:
+    """The Ed25519 private key in PEM file ``path``, created (0600, exclusively) if absent.
+
+    Shared by the audit key and a witness's key: one way to hold a signing key on disk."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists():
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(loaded, Ed25519PrivateKey):
+            raise ValueError(f"{path} is not an Ed25519 key")
+        return loaded
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    return private
+
+
 def load_or_create_key(keys_dir: Path, name: str) -> KeyPair:
     """Load ``keys_dir/name.key`` or create it (0600) with its ``.pub`` beside it."""
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     private_path = keys_dir / f"{name}.key"
     public_path = keys_dir / f"{name}.pub"
-    if private_path.exists():
-        loaded = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
-        if not isinstance(loaded, Ed25519PrivateKey):
-            raise ValueError(f"{private_path} is not an Ed25519 key")
-        private = loaded
-    else:
-        private = Ed25519PrivateKey.generate()
-        pem = private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
+    private = load_or_create_private_key(private_path)
     if not public_path.exists():
         public_path.write_bytes(
             private.public_key().public_bytes(

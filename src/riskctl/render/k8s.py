@@ -32,6 +32,10 @@ may hold credentials) is deliberately ignored here.
 
 What stays in riskctl (SPEC §6): gates, approvals, change windows, the shadow comparison and the
 audit trail — the manifests only carry the rollout mechanics.
+
+Size: over ~500 lines on purpose — one small pure builder per Kubernetes object, kept beside the
+others because together they are the single mapping from a policy to manifests (the schemas in
+``render/schemas`` check the result offline).
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from riskctl.audit import merkle
@@ -43,7 +42,7 @@ from riskctl.audit.note import (
     verifier_for,
     verify_note,
 )
-from riskctl.signing import b64decode_strict
+from riskctl.signing import b64decode_strict, load_or_create_private_key
 
 __all__ = ["MAX_REQUEST", "Reply", "Witness", "configure_logs", "load_witness_key"]
 
@@ -65,22 +64,7 @@ def load_witness_key(home: Path, name: str) -> tuple[Ed25519PrivateKey, Verifier
     """The witness's private key in ``home/witness.key`` (created 0600 on first use) and its
     verifier; ``home/witness.vkey`` holds the public verifier key to pin in a policy."""
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = home / "witness.key"
-    if path.exists():
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(loaded, Ed25519PrivateKey):
-            raise ValueError(f"{path.name} is not an Ed25519 key")
-        private = loaded
-    else:
-        private = Ed25519PrivateKey.generate()
-        pem = private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
+    private = load_or_create_private_key(home / "witness.key")
     verifier = verifier_for(name, ALG_COSIGNATURE_V1, private)
     (home / "witness.vkey").write_text(verifier.vkey + "\n", encoding="utf-8")
     return private, verifier
