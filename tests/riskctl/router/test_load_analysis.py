@@ -70,16 +70,19 @@ def test_slow_canary_fails_and_healthy_passes(
     backends: dict[str, int],
     backend_servers: dict[str, ThreadingHTTPServer],
 ) -> None:
-    """A canary 20 ms slower than a ~1 ms baseline fails on latency; equal slots pass."""
+    """A canary 50 ms slower than a ~1 ms baseline fails on latency; equal slots pass.
+
+    (50 ms, not less: on a saturated 2-core host the baseline's own latencies spread by tens of
+    ms, and the paired judge rightly does not call a smaller gap a defect in 1.5 s of load.)"""
     process, door = haproxy
     _canary_at(process, door, backends, 50)
     healthy = generate_load(f"{door.url}/v1/var", BODIES, rate=100, seconds=1.5)
     assert assess(observation_from_load(healthy, "green", "blue"), POLICY).phase is Phase.SUCCESSFUL
 
-    backend_servers["two"].delay = 0.02  # type: ignore[attr-defined]
+    backend_servers["two"].delay = 0.05  # type: ignore[attr-defined]
     slow = generate_load(f"{door.url}/v1/var", BODIES, rate=100, seconds=1.5)
     verdict = assess(observation_from_load(slow, "green", "blue"), POLICY)
-    assert verdict.phase is Phase.FAILED
+    assert verdict.phase is Phase.FAILED, verdict.summary()
     assert "latency" in verdict.summary()
 
 
