@@ -81,6 +81,7 @@ from .portfolio import (
     portfolio_var,
 )
 from .quantile import Convention, ConventionError, expected_shortfall, historical_var
+from .ranks import ColumnRanks, column_ranks, var_rank_index
 from .volatility import (
     RISKMETRICS_LAMBDA,
     DecayError,
@@ -107,6 +108,7 @@ __all__ = [
     "BaseHorizonMethod",
     "BatchRisk",
     "ChristoffersenResult",
+    "ColumnRanks",
     "ConfidenceError",
     "Convention",
     "ConventionError",
@@ -144,6 +146,7 @@ __all__ = [
     "base_horizon_es",
     "batch_risk",
     "christoffersen",
+    "column_ranks",
     "desk_backtest",
     "es_by_column",
     "ewma_variance",
@@ -166,5 +169,6 @@ __all__ = [
     "stressed_es",
     "stressed_window",
     "traffic_light",
+    "var_rank_index",
     "z2_critical_value",
 ]
