@@ -81,7 +81,15 @@ from .portfolio import (
     portfolio_var,
 )
 from .quantile import Convention, ConventionError, expected_shortfall, historical_var
-from .ranks import ColumnRanks, column_ranks, var_rank_index
+from .ranks import (
+    CANDIDATE_MARGIN,
+    ColumnRanks,
+    column_ranks,
+    standalone_var,
+    standalone_var_in_place,
+    var_rank_index,
+    without_each_var,
+)
 from .volatility import (
     RISKMETRICS_LAMBDA,
     DecayError,
@@ -93,6 +101,7 @@ from .volatility import (
 __all__ = [
     "ALLOCATION_LABELS",
     "BASE_HORIZON",
+    "CANDIDATE_MARGIN",
     "DEFAULT_SIMULATIONS",
     "DESK_EXCEPTION_LIMIT_99",
     "DESK_EXCEPTION_LIMIT_975",
@@ -166,9 +175,12 @@ __all__ = [
     "portfolio_var",
     "rolling_es",
     "sqrt_time_factor",
+    "standalone_var",
+    "standalone_var_in_place",
     "stressed_es",
     "stressed_window",
     "traffic_light",
     "var_rank_index",
+    "without_each_var",
     "z2_critical_value",
 ]

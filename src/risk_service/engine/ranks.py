@@ -120,6 +120,36 @@ def standalone_var(
     return np.asarray(out, dtype=np.float64)
 
 
+def standalone_var_in_place(
+    series: FloatArray,
+    weights: FloatArray,
+    confidence: float,
+    exact: Callable[[IntArray], FloatArray],
+) -> FloatArray:
+    """Each position's default-convention VaR on its own from ``series`` (N×T, row i the returns
+    of position i, C order), which is **overwritten**: the caller gives it up.
+
+    The same floats as :func:`standalone_var` without a copy of the returns: long rows are
+    negated in place, so one selection at rank k in every row yields r₍ₖ₎ for a short position and
+    −r₍ₙ₋₁₋ₖ₎ for a long one. ``exact(rows)`` computes the positions whose VaR is a zero (a zero
+    weight, a zero return at the rank) the plain way, from the caller's own copy of the data.
+    """
+    if series.ndim != 2 or not series.flags.c_contiguous or series.shape[0] != weights.shape[0]:
+        raise ValueError("series must be a C-ordered N x T matrix, one row per weight")
+    k = var_rank(series.shape[1], confidence) - 1
+    long = weights > 0.0
+    np.negative(series, out=series, where=long[:, None])
+    series.partition(k, axis=1)
+    at = series[:, k]
+    short = -weights
+    with np.errstate(over="ignore"):  # an overflow gives the same inf as the plain product
+        out = np.where(long, -at * short, at * short)
+    zero = np.flatnonzero(out == 0.0)
+    if zero.size:
+        out[zero] = exact(zero)
+    return np.asarray(out, dtype=np.float64)
+
+
 def without_each_var(
     scenarios: FloatArray,
     weights: FloatArray,
@@ -165,6 +195,7 @@ __all__ = [
     "ColumnRanks",
     "column_ranks",
     "standalone_var",
+    "standalone_var_in_place",
     "var_rank_index",
     "without_each_var",
 ]
