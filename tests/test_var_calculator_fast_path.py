@@ -90,3 +90,13 @@ def test_standalone_selected_in_place_equals_the_engine_with_zeros_and_ints(seed
     assert got["standalone_var"] == dict(ref.standalone)
     assert got["component_var"] == dict(ref.component)
     assert lists["S0"] == returns[:, 0].tolist()  # the caller's lists are left alone
+
+
+def test_arrays_and_tuples_go_the_engines_way_with_the_same_answer() -> None:
+    """Series given as numpy arrays or tuples (not lists) are answered by the engine's
+    per-symbol path: the same figures as for lists."""
+    positions, returns = _book(5, 250)
+    as_lists = calculate_portfolio_var(positions, returns, 0.99)
+    for convert in (np.asarray, tuple):
+        other = {s: convert(v) for s, v in returns.items()}
+        assert calculate_portfolio_var(positions, other, 0.99) == as_lists
