@@ -12,6 +12,7 @@ from risk_service.engine import ColumnRanks, column_ranks, portfolio_var, var_ra
 from risk_service.engine._typing import FloatArray, IntArray
 from risk_service.engine.ranks import (
     CANDIDATE_MARGIN,
+    EXTREME_ROWS,
     standalone_var,
     standalone_var_in_place,
     without_each_var,
@@ -114,10 +115,20 @@ def test_column_ranks_are_the_sorted_columns_order_statistics() -> None:
     np.testing.assert_array_equal(ranks.high, ordered[249 - k])
     np.testing.assert_array_equal(ranks.minimum, ordered[0])
     np.testing.assert_array_equal(ranks.maximum, ordered[-1])
+    q = EXTREME_ROWS
+    assert ranks.top_rows.shape == ranks.bottom_rows.shape == (q, 7)
+    np.testing.assert_array_equal(ranks.below_top, ordered[-1 - q])
+    np.testing.assert_array_equal(ranks.above_bottom, ordered[q])
+    for i in range(7):
+        assert sorted(scenarios[ranks.top_rows[:, i], i]) == ordered[-q:, i].tolist()
+        assert sorted(scenarios[ranks.bottom_rows[:, i], i]) == ordered[:q, i].tolist()
     np.testing.assert_array_equal(scenarios, before)
     picked = ranks.select(np.array([6, 0], dtype=np.intp))
     np.testing.assert_array_equal(picked.low, ordered[k, [6, 0]])
+    np.testing.assert_array_equal(picked.top_rows, ranks.top_rows[:, [6, 0]])
     assert picked.columns == 2
+    few = column_ranks(scenarios[:9], 0.5)  # too short a window for 16 extreme rows a side
+    assert few.top_rows.shape == (3, 7)
 
 
 def test_ranks_of_other_scenarios_are_refused() -> None:
@@ -182,11 +193,32 @@ def test_the_incremental_shortcut_settles_ordinary_columns_and_defers_a_dominant
             w[3] = 3e7
         losses = -(scenarios @ w)
         asked, exact = _recording(scenarios, w, losses, k)
-        got = without_each_var(scenarios, w, losses, c, extremes=None, exact=exact)  # type: ignore[arg-type]
+        got = without_each_var(scenarios, w, losses, c, ranks=None, exact=exact)  # type: ignore[arg-type]
         want = np.partition(scenarios * w + losses[:, None], k, axis=0)[k]
         np.testing.assert_array_equal(got, want)
         assert len(asked) <= 4  # the others settled without a full selection
         assert (3 in asked) is dominant
+
+
+def test_kept_extreme_days_settle_columns_the_bound_alone_cannot() -> None:
+    """On independent fat-tailed returns a position's own extreme days defeat the bound by
+    the column's extreme; searched explicitly (from the ranks) most of those columns settle,
+    and every answer is still the plain one."""
+    rng = np.random.default_rng(8)
+    n, c = 2500, 0.99
+    scenarios = np.asfortranarray(rng.standard_t(4, (n, 40)) * 0.01)
+    weights = rng.normal(0.0, 1e6, 40)
+    k = var_rank_index(n, c)
+    losses = -(scenarios @ weights)
+    want = np.partition(scenarios * weights + losses[:, None], k, axis=0)[k]
+    counts = []
+    for ranks in (None, column_ranks(scenarios, c)):
+        asked, exact = _recording(scenarios, weights, losses, k)
+        got = without_each_var(scenarios, weights, losses, c, ranks=ranks, exact=exact)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(got, want)
+        counts.append(len(asked))
+    assert counts[0] >= 10
+    assert counts[1] <= counts[0] // 3
 
 
 def test_the_incremental_shortcut_is_skipped_when_the_tail_is_most_of_the_sample() -> None:
@@ -198,7 +230,7 @@ def test_the_incremental_shortcut_is_skipped_when_the_tail_is_most_of_the_sample
     losses = -(scenarios @ weights)
     k = var_rank_index(n, 0.6)
     asked, exact = _recording(scenarios, weights, losses, k)
-    without_each_var(scenarios, weights, losses, 0.6, extremes=None, exact=exact)  # type: ignore[arg-type]
+    without_each_var(scenarios, weights, losses, 0.6, ranks=None, exact=exact)  # type: ignore[arg-type]
     assert asked == [0, 1, 2]
 
 

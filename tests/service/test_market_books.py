@@ -123,8 +123,13 @@ def test_order_statistics_are_kept_per_window_and_filled_symbol_by_symbol(
         ranks = cache.ranks(first, 0.99)
         assert ranks is not None
         want = column_ranks(first.matrix, 0.99)
-        for name in ("low", "high", "minimum", "maximum"):
+        for name in ("low", "high", "minimum", "maximum", "below_top", "above_bottom"):
             assert np.array_equal(getattr(ranks, name), getattr(want, name))
+        for i in range(2):  # the same extreme days (their order within the q is free)
+            top = first.matrix[ranks.top_rows[:, i], i]
+            assert sorted(top) == sorted(first.matrix[want.top_rows[:, i], i])
+            bottom = first.matrix[ranks.bottom_rows[:, i], i]
+            assert sorted(bottom) == sorted(first.matrix[want.bottom_rows[:, i], i])
         assert ranks.rank == want.rank
         assert ranks.observations == 150
         assert computed == [2]

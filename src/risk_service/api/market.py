@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,7 +37,7 @@ BOOKS_KEPT_BYTES = 256 * 1024 * 1024
 #: Order-statistics tables kept per loaded window: one per (window length, VaR rank) asked.
 RANK_TABLES_KEPT = 16
 
-IntArray = np.ndarray[tuple[int], np.dtype[np.intp]]
+IntArray = NDArray[np.intp]
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,11 @@ class _RankTable:
         self.high = np.empty(symbols)
         self.minimum = np.empty(symbols)
         self.maximum = np.empty(symbols)
-        self.rank = -1
+        self.below_top = np.empty(symbols)
+        self.above_bottom = np.empty(symbols)
+        # (symbols, q) rows of each symbol's extreme returns; q is known at the first fill
+        self.top_rows: IntArray = np.zeros((symbols, 0), dtype=np.intp)
+        self.bottom_rows: IntArray = np.zeros((symbols, 0), dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -249,6 +254,14 @@ class MarketCache:
                 table.high[missing] = found.high
                 table.minimum[missing] = found.minimum
                 table.maximum[missing] = found.maximum
+                table.below_top[missing] = found.below_top
+                table.above_bottom[missing] = found.above_bottom
+                q = found.top_rows.shape[0]  # the same for every fill of one window length
+                if table.top_rows.shape[1] != q:
+                    table.top_rows = np.zeros((source.shape[0], q), dtype=np.intp)
+                    table.bottom_rows = np.zeros((source.shape[0], q), dtype=np.intp)
+                table.top_rows[missing] = found.top_rows.T
+                table.bottom_rows[missing] = found.bottom_rows.T
                 table.known[missing] = True
             return ColumnRanks(
                 observations=take,
@@ -258,4 +271,8 @@ class MarketCache:
                 high=table.high[cols],
                 minimum=table.minimum[cols],
                 maximum=table.maximum[cols],
+                top_rows=np.ascontiguousarray(table.top_rows[cols].T),
+                bottom_rows=np.ascontiguousarray(table.bottom_rows[cols].T),
+                below_top=table.below_top[cols],
+                above_bottom=table.above_bottom[cols],
             )

@@ -83,6 +83,7 @@ from .portfolio import (
 from .quantile import Convention, ConventionError, expected_shortfall, historical_var
 from .ranks import (
     CANDIDATE_MARGIN,
+    EXTREME_ROWS,
     ColumnRanks,
     column_ranks,
     standalone_var,
@@ -106,6 +107,7 @@ __all__ = [
     "DESK_EXCEPTION_LIMIT_99",
     "DESK_EXCEPTION_LIMIT_975",
     "DESK_OBSERVATIONS",
+    "EXTREME_ROWS",
     "FRTB_CONFIDENCE",
     "KS_GREEN",
     "KS_RED",

@@ -266,7 +266,7 @@ def historical_risk(
                 weights,
                 losses,
                 confidence,
-                extremes=None if ranks is None else (ranks.minimum, ranks.maximum),
+                ranks=ranks,
                 exact=lambda cols: _column_var(without_block, cols, confidence, convention),
             )
         else:

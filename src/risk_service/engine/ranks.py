@@ -30,6 +30,9 @@ from ._validation import var_rank
 
 #: Scenarios searched by the incremental shortcut beyond twice the tail (n − k) rows.
 CANDIDATE_MARGIN = 128
+#: Rows of each column's largest and smallest returns that :class:`ColumnRanks` lists, so the
+#: incremental search can include a position's own extreme days instead of bounding by them.
+EXTREME_ROWS = 16
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,11 @@ class ColumnRanks:
 
     ``low[i]`` is column i's k-th smallest return, ``high[i]`` its (n − 1 − k)-th (0-based, k the
     default-convention VaR rank of ``confidence`` over ``observations`` scenarios); ``minimum``
-    and ``maximum`` are its extremes. Build it with :func:`column_ranks`; it is only valid for
-    the matrix it was computed from (or, via :meth:`select`, for a selection of its columns).
+    and ``maximum`` are its extremes. ``top_rows[:, i]`` are the rows of its q largest returns
+    and ``below_top[i]`` the (q + 1)-th largest; ``bottom_rows`` and ``above_bottom`` the same
+    for the smallest (q = ``top_rows.shape[0]``, :data:`EXTREME_ROWS` or fewer for short
+    columns). Build it with :func:`column_ranks`; it is only valid for the matrix it was computed
+    from (or, via :meth:`select`, for a selection of its columns).
     """
 
     observations: int
@@ -49,6 +55,10 @@ class ColumnRanks:
     high: FloatArray
     minimum: FloatArray
     maximum: FloatArray
+    top_rows: IntArray
+    bottom_rows: IntArray
+    below_top: FloatArray
+    above_bottom: FloatArray
 
     @property
     def columns(self) -> int:
@@ -65,6 +75,10 @@ class ColumnRanks:
             self.high[columns],
             self.minimum[columns],
             self.maximum[columns],
+            self.top_rows[:, columns],
+            self.bottom_rows[:, columns],
+            self.below_top[columns],
+            self.above_bottom[columns],
         )
 
     def matches(self, scenarios: FloatArray, confidence: float) -> bool:
@@ -80,19 +94,29 @@ class ColumnRanks:
 def column_ranks(scenarios: FloatArray, confidence: float) -> ColumnRanks:
     """The :class:`ColumnRanks` of a finite T×N float matrix (scenarios in rows) at ``confidence``.
 
-    Costs one copy and one two-rank selection of the matrix; ``scenarios`` is not modified.
+    Costs one index selection over the matrix (a T×N index array); ``scenarios`` is not
+    modified.
     """
     n = scenarios.shape[0]
     k = var_rank(n, confidence) - 1
-    ranked = np.partition(scenarios, sorted({k, n - 1 - k}), axis=0)
+    q = max(0, min(EXTREME_ROWS, (n - 2) // 2))
+    order = np.argpartition(scenarios, sorted({q, n - 1 - q, k, n - 1 - k}), axis=0)
+
+    def at(row: int) -> FloatArray:
+        return np.ascontiguousarray(np.take_along_axis(scenarios, order[row : row + 1], 0)[0])
+
     return ColumnRanks(
         observations=n,
         confidence=confidence,
         rank=k,
-        low=np.ascontiguousarray(ranked[k]),
-        high=np.ascontiguousarray(ranked[n - 1 - k]),
+        low=at(k),
+        high=at(n - 1 - k),
         minimum=np.asarray(scenarios.min(axis=0), dtype=np.float64),
         maximum=np.asarray(scenarios.max(axis=0), dtype=np.float64),
+        top_rows=np.ascontiguousarray(order[n - q :]),
+        bottom_rows=np.ascontiguousarray(order[:q]),
+        below_top=at(n - 1 - q),
+        above_bottom=at(q),
     )
 
 
@@ -156,15 +180,18 @@ def without_each_var(
     losses: FloatArray,
     confidence: float,
     *,
-    extremes: tuple[FloatArray, FloatArray] | None,
+    ranks: ColumnRanks | None,
     exact: Callable[[IntArray], FloatArray],
 ) -> FloatArray:
     """Default-convention VaR of the book without each position: per column i, the k-th smallest
     of fl(fl(rₜwᵢ) + Lₜ) over the scenarios t, ``losses`` being L = −(scenarios @ weights).
 
-    ``extremes`` are the columns' (minimum, maximum) returns (computed when None); ``exact``
-    computes the given columns the plain way, for the columns the bound cannot settle (and any
-    whose value is a signed zero).
+    The search covers the ``m`` scenarios with the largest book losses and, with ``ranks``, each
+    column's own q most extreme days on the side its sign makes losses of (a −inf stands in where
+    such a day is already among the ``m``, so every column has m + q entries and one rank). The
+    days left out are bounded by the largest fl(rₜwᵢ) among them: the (q + 1)-th extreme return
+    with ``ranks``, else the column's extreme (computed here). ``exact`` computes the given columns
+    the plain way, for the columns the bound cannot settle (and any whose value is a zero).
     """
     n, cols = scenarios.shape
     k = var_rank(n, confidence) - 1
@@ -176,12 +203,27 @@ def without_each_var(
     left_out_max = losses[order[n - m - 1]]
     part = np.multiply(scenarios[rows], weights)
     part += losses[rows, None]
-    kk = k - (n - m)
-    part.partition(kk, axis=0)
-    out = np.array(part[kk], dtype=np.float64)
-    low, high = extremes if extremes is not None else (scenarios.min(axis=0), scenarios.max(axis=0))
-    with np.errstate(over="ignore", invalid="ignore"):  # inf bounds fail the test below
-        largest = np.where(weights >= 0.0, high * weights, low * weights)
+    long = weights >= 0.0
+    q = 0 if ranks is None else ranks.top_rows.shape[0]
+    with np.errstate(over="ignore", invalid="ignore"):  # inf values and bounds fail the test
+        if ranks is not None and q:
+            days = np.where(long, ranks.top_rows, ranks.bottom_rows)  # (q, cols)
+            extra = np.multiply(scenarios[days, np.arange(cols)], weights)
+            extra += losses[days]
+            searched = np.zeros(n, dtype=bool)
+            searched[rows] = True
+            extra[searched[days]] = -np.inf  # already among the m
+            part = np.concatenate((part, extra))
+            largest = np.where(long, ranks.below_top * weights, ranks.above_bottom * weights)
+        else:
+            if ranks is not None:
+                low, high = ranks.minimum, ranks.maximum
+            else:
+                low, high = scenarios.min(axis=0), scenarios.max(axis=0)
+            largest = np.where(long, high * weights, low * weights)
+        kk = k - (n - m) + q
+        part.partition(kk, axis=0)
+        out = np.array(part[kk], dtype=np.float64)
         # a zero's sign is the plain selection's affair, as in standalone_var
         settled = (largest + left_out_max <= out) & (out != 0.0)
     unsettled = np.flatnonzero(~settled)
@@ -192,6 +234,7 @@ def without_each_var(
 
 __all__ = [
     "CANDIDATE_MARGIN",
+    "EXTREME_ROWS",
     "ColumnRanks",
     "column_ranks",
     "standalone_var",
