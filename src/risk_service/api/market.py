@@ -67,9 +67,9 @@ class _RankTable:
         self.maximum = np.empty(symbols)
         self.below_top = np.empty(symbols)
         self.above_bottom = np.empty(symbols)
-        # (symbols, q) rows of each symbol's extreme returns; q is known at the first fill
-        self.top_rows: IntArray = np.zeros((symbols, 0), dtype=np.intp)
-        self.bottom_rows: IntArray = np.zeros((symbols, 0), dtype=np.intp)
+        # (q, symbols): rows of each symbol's extreme returns; q is known at the first fill
+        self.top_rows: IntArray = np.zeros((0, symbols), dtype=np.intp)
+        self.bottom_rows: IntArray = np.zeros((0, symbols), dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -257,11 +257,11 @@ class MarketCache:
                 table.below_top[missing] = found.below_top
                 table.above_bottom[missing] = found.above_bottom
                 q = found.top_rows.shape[0]  # the same for every fill of one window length
-                if table.top_rows.shape[1] != q:
-                    table.top_rows = np.zeros((source.shape[0], q), dtype=np.intp)
-                    table.bottom_rows = np.zeros((source.shape[0], q), dtype=np.intp)
-                table.top_rows[missing] = found.top_rows.T
-                table.bottom_rows[missing] = found.bottom_rows.T
+                if table.top_rows.shape[0] != q:
+                    table.top_rows = np.zeros((q, source.shape[0]), dtype=np.intp)
+                    table.bottom_rows = np.zeros((q, source.shape[0]), dtype=np.intp)
+                table.top_rows[:, missing] = found.top_rows
+                table.bottom_rows[:, missing] = found.bottom_rows
                 table.known[missing] = True
             return ColumnRanks(
                 observations=take,
@@ -271,8 +271,8 @@ class MarketCache:
                 high=table.high[cols],
                 minimum=table.minimum[cols],
                 maximum=table.maximum[cols],
-                top_rows=np.ascontiguousarray(table.top_rows[cols].T),
-                bottom_rows=np.ascontiguousarray(table.bottom_rows[cols].T),
+                top_rows=table.top_rows[:, cols],
+                bottom_rows=table.bottom_rows[:, cols],
                 below_top=table.below_top[cols],
                 above_bottom=table.above_bottom[cols],
             )
