@@ -51,6 +51,9 @@ RELEASE = Release(version="bench", digest="sha256:" + "0" * 64, git_sha="bench")
 #: over enough connections that a slow answer never leaves the schedule without a free one.
 PACED_RATE = 200.0
 PACED_CONNECTIONS = 16
+#: Different books the HTTP benchmarks rotate through (50 positions each), so what is measured
+#: is not a cache holding one book's answer or matrix warm in the CPU caches.
+BOOKS = 32
 
 
 def free_port() -> int:
@@ -168,8 +171,19 @@ def server(cmd: list[str], env: dict[str, str], port: int) -> Iterator[str]:
 LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = [[{body}]]
+local bodies = {{ {bodies} }}
+local turn = 0
+function request()
+  turn = turn % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[turn])
+end
 """
+
+
+def lua_script(bodies: list[str]) -> str:
+    """wrk's script posting ``bodies`` in turn (JSON has no ``]]``, Lua's long-string end)."""
+    return LUA.format(bodies=", ".join(f"[[{b}]]" for b in bodies))
+
 
 # Constant-rate pacing (the open-loop schedule of wrk2, in wrk's LuaJIT): each thread owns every
 # n-th slot of a fixed schedule at RATE/threads, and each request waits for the next free slot, so
@@ -213,12 +227,13 @@ end
 
 
 def wrk(
-    url: str, body: str, connections: int, seconds: int, rate: float | None = None
+    url: str, bodies: list[str], connections: int, seconds: int, rate: float | None = None
 ) -> dict[str, float]:
-    """Run wrk flat out, or at a constant ``rate`` (requests/s over all connections); returns
-    requests/s achieved, p50 and p99 in ms, the non-2xx count and the share of late sends."""
+    """Run wrk flat out, or at a constant ``rate`` (requests/s over all connections), posting
+    ``bodies`` in turn; returns requests/s achieved, p50 and p99 in ms, the non-2xx count, the
+    share of late sends and the server's CPU ms per request."""
     threads = 2
-    script = LUA.format(body=body)
+    script = lua_script(bodies)
     if rate is not None:
         script += PACED_LUA.format(interval_ms=threads * 1000.0 / rate, threads=threads)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
@@ -272,8 +287,9 @@ def mark(ok: bool) -> str:
     return "[met]   " if ok else "[MISSED]"
 
 
-def http_fixture(tmp: Path) -> tuple[str, str]:
-    """The HTTP benchmarks' store (200 instruments, 2,500 days) and request body (50 positions)."""
+def http_fixture(tmp: Path) -> tuple[str, list[str]]:
+    """The HTTP benchmarks' store (200 instruments, 2,500 days) and ``BOOKS`` request bodies
+    (50 positions each, drawn from the 200)."""
     url_db = f"sqlite:///{tmp / 'http.db'}"
     if not (tmp / "http.db").exists():  # made once per run, shared by the HTTP benchmarks
         engine = database.make_engine(url_db)
@@ -282,9 +298,12 @@ def http_fixture(tmp: Path) -> tuple[str, str]:
         engine.dispose()
     symbols = universe(HTTP_SPEC).symbols
     rng = np.random.default_rng(3)
-    picks = rng.choice(len(symbols), 50, replace=False)
-    book = {symbols[j]: round(float(rng.normal(0, 1e6)), 2) for j in picks}
-    return url_db, json.dumps({"positions": book, "confidence": 0.99})
+    bodies = []
+    for _ in range(BOOKS):
+        picks = rng.choice(len(symbols), 50, replace=False)
+        book = {symbols[j]: round(float(rng.normal(0, 1e6)), 2) for j in picks}
+        bodies.append(json.dumps({"positions": book, "confidence": 0.99}))
+    return url_db, bodies
 
 
 def bench_http(tmp: Path) -> None:
@@ -292,7 +311,7 @@ def bench_http(tmp: Path) -> None:
     if shutil.which("wrk") is None:
         print("wrk not installed (make setup installs it): HTTP benchmark skipped")
         return
-    url_db, body = http_fixture(tmp)
+    url_db, bodies = http_fixture(tmp)
     env = {
         "RISK_SERVICE_DATABASE_URL": url_db,
         "RISK_SERVICE_WINDOW": str(SCENARIOS),
@@ -303,10 +322,10 @@ def bench_http(tmp: Path) -> None:
     port = free_port()
     cli = Path(sys.executable).with_name("risk-service")
     with server([str(cli), "serve", "--port", str(port), "--workers", "2"], env, port) as url:
-        wrk(url, body, 4, 2)  # warm-up: caches in both workers
+        wrk(url, bodies, 4, 2)  # warm-up: caches in both workers
         results["service"] = {
-            "max": wrk(url, body, 16, 10),
-            "paced": wrk(url, body, PACED_CONNECTIONS, 10, PACED_RATE),
+            "max": wrk(url, bodies, 16, 10),
+            "paced": wrk(url, bodies, PACED_CONNECTIONS, 10, PACED_RATE),
         }
     port = free_port()
     cmd = [
@@ -326,12 +345,15 @@ def bench_http(tmp: Path) -> None:
         "--no-access-log",
     ]
     with server(cmd, env, port) as url:
-        wrk(url, body, 4, 2)
+        wrk(url, bodies, 4, 2)
         results["baseline"] = {
-            "max": wrk(url, body, 16, 10),
-            "paced": wrk(url, body, PACED_CONNECTIONS, 10, PACED_RATE),
+            "max": wrk(url, bodies, 16, 10),
+            "paced": wrk(url, bodies, PACED_CONNECTIONS, 10, PACED_RATE),
         }
-    print("\nHTTP POST /v1/portfolio/var — 50 positions x 2,500 stored days, 2 workers, wrk")
+    print(
+        f"\nHTTP POST /v1/portfolio/var — {BOOKS} books in turn, 50 positions x 2,500 stored days,"
+        " 2 workers, wrk"
+    )
     print(f"(load average {load:.1f} on {os.cpu_count()} cores when the measurement started)")
     print(
         f"{'':12}{'max req/s':>11}  | paced at {PACED_RATE:.0f}/s: {'achieved':>9}{'p50 ms':>8}"
@@ -373,7 +395,7 @@ def bench_stacks(tmp: Path) -> None:
     uvicorn with uvloop + httptools (what ``risk-service serve`` runs), uvicorn with asyncio + h11,
     and granian when it is importable (it is not a project dependency; see docs/performance.md).
     """
-    url_db, body = http_fixture(tmp)
+    url_db, bodies = http_fixture(tmp)
     env = {
         "RISK_SERVICE_DATABASE_URL": url_db,
         "RISK_SERVICE_WINDOW": str(SCENARIOS),
@@ -409,9 +431,9 @@ def bench_stacks(tmp: Path) -> None:
         port = free_port()
         flag = ["--port", str(port)]
         with server([*cmd[:3], *flag, *cmd[3:]], env, port) as url:
-            wrk(url, body, 4, 2)
-            top = wrk(url, body, 16, 8)
-            paced = wrk(url, body, PACED_CONNECTIONS, 8, PACED_RATE)
+            wrk(url, bodies, 4, 2)
+            top = wrk(url, bodies, 16, 8)
+            paced = wrk(url, bodies, PACED_CONNECTIONS, 8, PACED_RATE)
         print(
             f"{name:28}{top['rps']:10.0f}{paced['p50']:11.2f}{paced['p99']:8.2f}"
             f"{paced['rps']:10.0f}{top['cpu_ms']:10.2f}"

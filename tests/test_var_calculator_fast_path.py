@@ -66,3 +66,37 @@ def test_bad_lists_get_the_engines_message(
     assert (kind, message, field) == (type(ref.value), ref.value.message, ref.value.field)
     assert field is not None
     assert field.startswith(("returns", "positions"))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_standalone_selected_in_place_equals_the_engine_with_zeros_and_ints(seed: int) -> None:
+    """The facade's in-place standalone VaRs are the engine's floats with zero weights, all-zero
+    and mostly-zero series, whole-number returns, longs and shorts (a zero's sign is numpy's
+    selection's, alignment-dependent: see tests/engine/test_ranks.py)."""
+    rng = np.random.default_rng(seed)
+    n_pos, n_obs = 12, 300
+    returns = np.round(rng.standard_t(4, size=(n_obs, n_pos)) * 0.01, 3 + seed % 2)
+    returns[:, 1] = 0.0
+    returns[rng.random(n_obs) < 0.995, 2] = 0.0
+    symbols = [f"S{i}" for i in range(n_pos)]
+    weights = rng.normal(0, 1e6, n_pos)
+    weights[3] = 0.0
+    weights[4] = -abs(weights[4])
+    positions = {s: float(w) for s, w in zip(symbols, weights, strict=True)}
+    lists: dict[str, list[Any]] = {s: returns[:, i].tolist() for i, s in enumerate(symbols)}
+    lists["S5"] = [int(x * 1000) for x in returns[:, 5]]  # whole numbers: packed as floats
+    got = calculate_portfolio_var(positions, lists, 0.99)
+    ref = portfolio_var(positions, {s: [float(x) for x in v] for s, v in lists.items()}, 0.99)
+    assert got["standalone_var"] == dict(ref.standalone)
+    assert got["component_var"] == dict(ref.component)
+    assert lists["S0"] == returns[:, 0].tolist()  # the caller's lists are left alone
+
+
+def test_arrays_and_tuples_go_the_engines_way_with_the_same_answer() -> None:
+    """Series given as numpy arrays or tuples (not lists) are answered by the engine's
+    per-symbol path: the same figures as for lists."""
+    positions, returns = _book(5, 250)
+    as_lists = calculate_portfolio_var(positions, returns, 0.99)
+    for convert in (np.asarray, tuple):
+        other = {s: convert(v) for s, v in returns.items()}
+        assert calculate_portfolio_var(positions, other, 0.99) == as_lists

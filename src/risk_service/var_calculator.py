@@ -27,9 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from .engine import ConfidenceError, EmptyDataError, MissingSymbolError, historical_var
+from .engine import (
+    ConfidenceError,
+    EmptyDataError,
+    MissingSymbolError,
+    historical_var,
+    var_rank_index,
+)
 from .engine import portfolio_var as _portfolio_var
-from .engine._typing import FloatArray
+from .engine._typing import FloatArray, IntArray
+from .engine.ranks import standalone_var_in_place
 
 __all__ = ["calculate_portfolio_var", "calculate_var"]
 
@@ -76,15 +83,36 @@ def calculate_portfolio_var(
     fast = _as_arrays(positions, returns_matrix, symbols)
     if fast is None:  # the engine's per-symbol path names the problem
         risk = _portfolio_var(positions, returns_matrix, confidence, "historical")
-        names = None
+        component = dict(risk.component)
+        standalone = dict(risk.standalone)
+        marginal = dict(risk.marginal)
     else:
-        risk = _portfolio_var(fast[0], fast[1], confidence, "historical")
-        names = symbols
+        weights, rows = fast
+        risk = _portfolio_var(weights, rows.T, confidence, "historical")
+        component = _keyed(risk.component, symbols)
+        marginal = _keyed(risk.marginal, symbols)
+        # The packed rows are this call's own: the standalone VaRs select in them in place
+        # (the same floats as the engine's, without a second T x N matrix).
+        k = var_rank_index(rows.shape[1], confidence)
+
+        def exact(at: IntArray) -> FloatArray:  # re-packed as above, selected the plain way
+            packer = struct.Struct(f"={rows.shape[1]}d")
+            return np.array(
+                [
+                    np.partition(
+                        np.frombuffer(packer.pack(*returns_matrix[symbols[i]])) * -weights[i], k
+                    )[k]
+                    for i in at.tolist()
+                ]
+            )
+
+        alone = standalone_var_in_place(rows, weights, confidence, exact)
+        standalone = dict(zip(symbols, alone.tolist(), strict=True))
     return {
         "portfolio_var": risk.var,
-        "component_var": _keyed(risk.component, names),
-        "standalone_var": _keyed(risk.standalone, names),
-        "marginal_var": _keyed(risk.marginal, names),
+        "component_var": component,
+        "standalone_var": standalone,
+        "marginal_var": marginal,
         "expected_shortfall": risk.es,
         "confidence": float(confidence),
         "total_notional": risk.net_notional,
@@ -99,9 +127,9 @@ def _as_arrays(
     returns_matrix: Mapping[str, Sequence[float]],
     symbols: list[str],
 ) -> tuple[FloatArray, FloatArray] | None:
-    """Weights and the T x N scenario matrix of well-formed lists, or ``None`` when any series is
-    not a finite, non-empty list of numbers of one common length (the caller then lets the engine
-    report exactly what is wrong)."""
+    """Weights and the N x T matrix of series (row i = ``symbols[i]``) of well-formed lists, or
+    ``None`` when any series is not a finite, non-empty list of numbers of one common length (the
+    caller then lets the engine report exactly what is wrong)."""
     series: list[list[float]] = []
     for symbol in symbols:
         values = returns_matrix[symbol]
@@ -120,14 +148,12 @@ def _as_arrays(
             packer.pack_into(target, i * packer.size, *values)
     except (TypeError, ValueError, OverflowError, struct.error):
         return None
-    matrix = rows.T
-    if not (np.isfinite(matrix).all() and np.isfinite(weights).all()):
+    if not (np.isfinite(rows).all() and np.isfinite(weights).all()):
         return None
-    return weights, matrix
+    return weights, rows
 
 
-def _keyed(values: Mapping[str, float], symbols: list[str] | None) -> dict[str, float]:
-    """An allocation by symbol; the engine keys array inputs by column position ("0", "1", ...)."""
-    if symbols is None:
-        return dict(values)
-    return {symbols[int(k)]: v for k, v in values.items()}
+def _keyed(values: Mapping[str, float], symbols: list[str]) -> dict[str, float]:
+    """An allocation by symbol; the engine keys array inputs by column position ("0", "1", ...),
+    in column order."""
+    return dict(zip(symbols, values.values(), strict=True))

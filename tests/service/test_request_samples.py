@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -194,6 +195,71 @@ def test_a_slow_store_never_holds_up_requests(store: Store) -> None:
     assert sum(e["event"] == "request_sample_not_recorded" for e in logs) == MAX_PENDING
     assert _offer(sampler, b'{"k": 2}'), "the backlog drained, so writes are accepted again"
     sampling.flush()
+
+
+def test_samples_arriving_during_a_write_go_in_one_transaction(store: Store) -> None:
+    """Samples are collected and written together: at most two sessions (the first sample may
+    be taken alone) for twenty-one samples, all of them stored (and the bound still holds)."""
+    gate = threading.Event()
+    sessions: list[int] = []
+
+    def counting() -> Session:
+        sessions.append(1)
+        if len(sessions) == 1:
+            gate.wait(30)
+        return store.factory()
+
+    sampler = RequestSampler(
+        cast(sessionmaker[Session], counting), keep=15, every=1, max_bytes=1000
+    )
+    try:
+        assert all(_offer(sampler, f'{{"k": {i}}}'.encode()) for i in range(21))
+    finally:
+        gate.set()
+    sampling.flush()
+    assert 1 <= len(sessions) <= 2
+    with store.factory() as session:
+        kept = [r.body["k"] for r in repository.recent_request_samples(session, 100)]
+    assert kept == list(range(20, 5, -1))  # the newest 15, newest first
+
+
+def _wait_for(store: Store, rows: int, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _count(store) >= rows:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_collected_samples_are_written_without_a_flush(store: Store) -> None:
+    """Nobody flushing: a lone sample is still written once the collecting time is over."""
+    sampler = _sampler(store)
+    assert _offer(sampler, b'{"alone": 1}')
+    assert _wait_for(store, 1)
+    sampling.flush()
+
+
+def test_a_full_batch_is_written_at_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BATCH_SAMPLES waiting end the collecting at once, however long it may last."""
+    monkeypatch.setattr(sampling, "BATCH_SECONDS", 60.0)
+    sampler = _sampler(store)
+    assert all(_offer(sampler, f'{{"k": {i}}}'.encode()) for i in range(sampling.BATCH_SAMPLES))
+    assert _wait_for(store, sampling.BATCH_SAMPLES)
+    sampling.flush()
+
+
+def test_a_body_too_deep_to_parse_is_logged_and_the_writer_goes_on(store: Store) -> None:
+    """A sample the JSON parser gives up on (nesting beyond its recursion limit) is logged and
+    dropped; the samples after it are still written."""
+    sampler = _sampler(store, max_bytes=10**6)
+    deep = b"[" * 200_000 + b"]" * 200_000
+    with structlog.testing.capture_logs() as logs:
+        assert _offer(sampler, deep)
+        assert _offer(sampler, b'{"after": 1}')
+        sampling.flush()
+    assert [e["event"] for e in logs] == ["request_sample_not_recorded"]
+    assert _count(store) == 1
 
 
 # --- over HTTP: a real uvicorn server ----------------------------------------------------------

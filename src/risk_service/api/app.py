@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from risk_service import engine
 from risk_service.api import admin, errors, frtb, operations, risk, runs
 from risk_service.api.context import Context
+from risk_service.api.hot_path import HotPath
 from risk_service.api.market import MarketCache
 from risk_service.api.middleware import RequestMiddleware
 from risk_service.api.sampling import RequestSampler
@@ -80,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tokens = TokenCache(factory, enforce=settings.environment.requires_auth)
     app.state.request_sampler = ctx.sampler
     app.state.market = ctx.market
+    app.state.hot_path = True
+    # Added first, so it runs inside RequestMiddleware (ids, logs, metrics, body limits, samples)
+    app.add_middleware(HotPath, fastapi=app)
     app.add_middleware(
         RequestMiddleware, max_body_bytes=settings.max_body_bytes, sampler=ctx.sampler
     )

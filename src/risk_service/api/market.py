@@ -4,6 +4,11 @@ The latest window is kept in memory and re-read only when the store changed (che
 per ``ttl`` seconds), so a request costs a column gather, not a database read; the gathered matrix
 of a book (its symbols, in order) is kept too, up to ``BOOKS_KEPT`` books of the loaded window, so
 a book asked again costs nothing. Requests with an explicit ``as_of`` read the store directly.
+
+The order statistics the engine's standalone VaR needs (:class:`~risk_service.engine.ColumnRanks`)
+depend only on a symbol's returns, the window length and the confidence: they are kept per loaded
+window, filled in symbol by symbol as books ask for them, so a request looks them up instead of
+selecting ranks in every column of its book.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ import time
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from risk_service.api.errors import ApiError
+from risk_service.engine import ColumnRanks, column_ranks, var_rank_index
 from risk_service.store import repository
 from risk_service.store.errors import NotFoundError
 from risk_service.store.repository import FloatArray, MarketWindow
@@ -25,6 +32,12 @@ from risk_service.store.repository import FloatArray, MarketWindow
 #: Gathered matrices kept per loaded window (each 8 bytes x days x positions: the bench's
 #: 50-position book over 2,500 days is 1 MB), enough for the books a desk asks about all day.
 BOOKS_KEPT = 64
+#: ... and at most this many bytes of them (a few wide books must not hold gigabytes).
+BOOKS_KEPT_BYTES = 256 * 1024 * 1024
+#: Order-statistics tables kept per loaded window: one per (window length, VaR rank) asked.
+RANK_TABLES_KEPT = 16
+
+IntArray = NDArray[np.intp]
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,29 @@ class Scenarios:
     symbols: tuple[str, ...]
     matrix: FloatArray
     as_of: dt.date
+    #: Where the matrix was cut from the cached latest window (its by-symbol copy, and the rows
+    #: of ``symbols`` in it), so its order statistics can be looked up; None for other windows.
+    source: FloatArray | None = None
+    columns: IntArray | None = None
+
+
+class _RankTable:
+    """The order statistics of the last ``take`` days of every symbol of one window at one VaR
+    rank, filled in as symbols are asked for (``known``)."""
+
+    def __init__(self, symbols: int, take: int, confidence: float) -> None:
+        self.take = take
+        self.confidence = confidence
+        self.known = np.zeros(symbols, dtype=bool)
+        self.low = np.empty(symbols)
+        self.high = np.empty(symbols)
+        self.minimum = np.empty(symbols)
+        self.maximum = np.empty(symbols)
+        self.below_top = np.empty(symbols)
+        self.above_bottom = np.empty(symbols)
+        # (q, symbols): rows of each symbol's extreme returns; q is known at the first fill
+        self.top_rows: IntArray = np.zeros((0, symbols), dtype=np.intp)
+        self.bottom_rows: IntArray = np.zeros((0, symbols), dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -60,10 +96,13 @@ class MarketCache:
         self._loaded: Loaded | None = None  # replaced whole, so readers never see a mix
         # Books gathered from one loaded window (``by_symbol`` is its identity: it survives the
         # ttl re-checks); replaced whole when the window changes, so a book never outlives it.
-        self._books: tuple[FloatArray | None, dict[tuple[tuple[str, ...], int], FloatArray]] = (
-            None,
-            {},
-        )
+        self._books: tuple[
+            FloatArray | None, dict[tuple[tuple[str, ...], int], tuple[FloatArray, IntArray]]
+        ] = (None, {})
+        self._book_bytes = 0
+        # Order statistics per (window length, VaR rank) of one loaded window, like the books.
+        self._ranks: tuple[FloatArray | None, dict[tuple[int, int], _RankTable]] = (None, {})
+        self._ranks_lock = threading.Lock()
 
     def _latest(self, rows: int) -> Loaded:
         """The latest window, checked against the store every ``ttl`` seconds."""
@@ -171,14 +210,69 @@ class MarketCache:
             if source is not by_symbol:
                 books = {}
                 self._books = (by_symbol, books)
+                self._book_bytes = 0
             kept = books.get(key)
             if kept is not None:
-                return Scenarios(key[0], kept, full.dates[-1])
+                return Scenarios(key[0], kept[0], full.dates[-1], by_symbol, kept[1])
         cols = np.fromiter((index[s] for s in symbols), dtype=np.intp, count=len(symbols))
         matrix = (full.matrix.T if by_symbol is None else by_symbol)[cols, -take:].T
-        if by_symbol is not None:
-            matrix.flags.writeable = False  # shared by later requests for the same book
-            if len(books) >= BOOKS_KEPT:
-                books.clear()
-            books[key] = matrix
-        return Scenarios(key[0], matrix, full.dates[-1])
+        if by_symbol is None:
+            return Scenarios(key[0], matrix, full.dates[-1])
+        matrix.flags.writeable = False  # shared by later requests for the same book
+        if len(books) >= BOOKS_KEPT or self._book_bytes + matrix.nbytes > BOOKS_KEPT_BYTES:
+            books.clear()
+            self._book_bytes = 0
+        if matrix.nbytes <= BOOKS_KEPT_BYTES:
+            books[key] = (matrix, cols)
+            self._book_bytes += matrix.nbytes
+        return Scenarios(key[0], matrix, full.dates[-1], by_symbol, cols)
+
+    def ranks(self, scenarios: Scenarios, confidence: float) -> ColumnRanks | None:
+        """The engine's :class:`~risk_service.engine.ColumnRanks` of ``scenarios`` (cut from the
+        cached window) at ``confidence``; computed for the symbols not asked before, then kept
+        until the window is reloaded. None for scenarios read from the store for an ``as_of``."""
+        source, cols = scenarios.source, scenarios.columns
+        if source is None or cols is None:
+            return None
+        take = scenarios.matrix.shape[0]
+        with self._ranks_lock:
+            kept, tables = self._ranks
+            if kept is not source:
+                tables = {}
+                self._ranks = (source, tables)
+            rank = var_rank_index(take, confidence)
+            table = tables.get((take, rank))
+            if table is None:
+                if len(tables) >= RANK_TABLES_KEPT:
+                    tables.clear()
+                table = tables[(take, rank)] = _RankTable(source.shape[0], take, confidence)
+            missing = cols[~table.known[cols]]
+            if missing.size:
+                missing = np.unique(missing)
+                found = column_ranks(source[missing, -take:].T, confidence)
+                table.low[missing] = found.low
+                table.high[missing] = found.high
+                table.minimum[missing] = found.minimum
+                table.maximum[missing] = found.maximum
+                table.below_top[missing] = found.below_top
+                table.above_bottom[missing] = found.above_bottom
+                q = found.top_rows.shape[0]  # the same for every fill of one window length
+                if table.top_rows.shape[0] != q:
+                    table.top_rows = np.zeros((q, source.shape[0]), dtype=np.intp)
+                    table.bottom_rows = np.zeros((q, source.shape[0]), dtype=np.intp)
+                table.top_rows[:, missing] = found.top_rows
+                table.bottom_rows[:, missing] = found.bottom_rows
+                table.known[missing] = True
+            return ColumnRanks(
+                observations=take,
+                confidence=confidence,
+                rank=rank,
+                low=table.low[cols],
+                high=table.high[cols],
+                minimum=table.minimum[cols],
+                maximum=table.maximum[cols],
+                top_rows=table.top_rows[:, cols],
+                bottom_rows=table.bottom_rows[:, cols],
+                below_top=table.below_top[cols],
+                above_bottom=table.above_bottom[cols],
+            )

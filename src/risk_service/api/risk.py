@@ -137,6 +137,7 @@ def portfolio_sync(
     as_of: dt.date | None = None
     returns: Any
     book: NDArray[np.float64] | None = None
+    ranks: engine.ColumnRanks | None = None
     if request.returns is not None:
         if request.as_of is not None or request.window is not None:
             raise ApiError(
@@ -168,6 +169,8 @@ def portfolio_sync(
         # Arrays in column order are the engine's fast path; keys are mapped back below.
         returns = scenarios.matrix
         book = np.fromiter(request.positions.values(), np.float64, len(symbols))
+        if request.method is VarMethod.HISTORICAL:
+            ranks = ctx.market.ranks(scenarios, request.confidence)
     risk, caveats = compute(
         lambda: engine.portfolio_var(
             request.positions if book is None else book,
@@ -176,6 +179,7 @@ def portfolio_sync(
             request.method.value,
             horizon_days=request.horizon_days,
             seed=request.seed,
+            ranks=ranks,
         )
     )
     incremental, standalone = _compute_mappings(risk)

@@ -82,6 +82,16 @@ from .portfolio import (
     portfolio_var,
 )
 from .quantile import Convention, ConventionError, expected_shortfall, historical_var
+from .ranks import (
+    CANDIDATE_MARGIN,
+    EXTREME_ROWS,
+    ColumnRanks,
+    column_ranks,
+    standalone_var,
+    standalone_var_in_place,
+    var_rank_index,
+    without_each_var,
+)
 from .volatility import (
     RISKMETRICS_LAMBDA,
     DecayError,
@@ -93,10 +103,12 @@ from .volatility import (
 __all__ = [
     "ALLOCATION_LABELS",
     "BASE_HORIZON",
+    "CANDIDATE_MARGIN",
     "DEFAULT_SIMULATIONS",
     "DESK_EXCEPTION_LIMIT_99",
     "DESK_EXCEPTION_LIMIT_975",
     "DESK_OBSERVATIONS",
+    "EXTREME_ROWS",
     "FRTB_CONFIDENCE",
     "KS_GREEN",
     "KS_RED",
@@ -108,6 +120,7 @@ __all__ = [
     "BaseHorizonMethod",
     "BatchRisk",
     "ChristoffersenResult",
+    "ColumnRanks",
     "ConfidenceError",
     "Convention",
     "ConventionError",
@@ -146,6 +159,7 @@ __all__ = [
     "base_horizon_es",
     "batch_risk",
     "christoffersen",
+    "column_ranks",
     "desk_backtest",
     "es_by_column",
     "ewma_variance",
@@ -165,8 +179,12 @@ __all__ = [
     "portfolio_var",
     "rolling_es",
     "sqrt_time_factor",
+    "standalone_var",
+    "standalone_var_in_place",
     "stressed_es",
     "stressed_window",
     "traffic_light",
+    "var_rank_index",
+    "without_each_var",
     "z2_critical_value",
 ]
