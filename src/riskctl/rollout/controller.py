@@ -39,6 +39,7 @@ from riskctl.rollout.machine import Abort, Promote, Start
 from riskctl.rollout.plan import plan_steps
 from riskctl.rollout.reconcile import Begin, FlipBack
 from riskctl.rollout.state import Phase
+from riskctl.router.interface import RouterError
 from riskctl.targets.fleet import Fleet
 from riskctl.targets.interface import EventSink, InstanceStatus, TargetOutcome, TargetRequest
 from riskctl.targets.local import LocalTarget
@@ -172,7 +173,11 @@ class RolloutTarget:
         store = run.store
         try:
             with store.locked():
-                st = run.converge(store.load())
+                st = store.load()
+                ro = st.rollout
+                if st.active and ro is not None and ro.phase in (Phase.PROGRESSING, Phase.PAUSED):
+                    return self._abort_now(run, st, f"{reason} (abort by {actor})")
+                st = run.converge(st)
                 if not st.active or st.rollout is None:
                     raise UsageError(f"no rollout in progress in {env}")
                 return run.drive(st, Abort(f"{reason} (abort by {actor})"))[1]
@@ -200,6 +205,23 @@ class RolloutTarget:
             True, f"rollout in {env} aborted" if not st.active else "abort requested",
             tuple(run.steps),
         )  # fmt: skip
+
+    def _abort_now(self, run: Executor, st: EnvState, reason: str) -> TargetOutcome:
+        """Abort a running rollout before any housekeeping: persist Aborting, set the canary's
+        weight to 0 (the first action), record, stop the canary; converge only afterwards.
+
+        When the front door cannot be reached (HAProxy down after a reboot: no traffic flows),
+        the persisted Aborting state is completed by the converge that starts it again.
+        """
+        st, actions = run.step(st, run.observe(Abort(reason)))
+        try:
+            st = run.run(st, actions)
+        except RouterError as exc:
+            run.say(
+                f"the front door did not answer ({exc}); completing the abort after starting it"
+            )
+        st = run.converge(st)
+        return run.outcome(st)
 
     def status(self, env: str, port: int) -> InstanceStatus:
         """What runs in ``env``; converges first when no controller is running."""
