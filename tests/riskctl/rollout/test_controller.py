@@ -6,6 +6,7 @@ so each test below also shows that no request is ever routed to a stopped instan
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,34 @@ def test_manual_pause_waits_for_promote_and_abort_reverts(tmp_path: Path) -> Non
     assert not out.ok
     assert r.fleet.running("prod") == {"green": "v2"}
     assert r.fleet.weights("prod") == {"blue": 0, "green": 100}
+
+
+def test_abort_of_a_paused_rollout_sets_the_canary_to_zero_first(tmp_path: Path) -> None:
+    """`riskctl abort` of a paused canary: its first fleet call is the canary's weight to 0,
+    made once Aborting is persisted and before any housekeeping; the canary is then stopped."""
+    r = rig(tmp_path, manual_pause=True)
+    r.deploy("prod", "v1")
+    assert r.deploy("prod", "v2").paused
+    before = len(r.fleet.calls)
+    seen: list[tuple[EnvPhase, dict[str, int]]] = []
+    route = r.fleet.route
+
+    def spy(env: str, occupants: Mapping[str, int], weights: Mapping[str, int]) -> None:
+        seen.append((r.state(env).phase, dict(weights)))
+        route(env, occupants, weights)
+
+    r.fleet.route = spy  # type: ignore[method-assign]
+    recorded = len(r.audit.actions)
+    out = r.target.abort("prod", "looks wrong", "sre-1", r.audit)
+    assert not out.ok and "looks wrong" in out.message
+    assert r.fleet.calls[before] == "route prod {'blue': 100, 'green': 0}"
+    assert seen[0] == (EnvPhase.ABORTING, {"blue": 100, "green": 0})
+    assert r.fleet.running("prod") == {"blue": "v1"}
+    assert r.state("prod").phase is EnvPhase.HEALTHY
+    # The weight change is recorded first; the step note and the outcome follow it.
+    assert r.audit.actions[recorded:] == [
+        "rollout.weight", "rollout.step", "deploy.failed", "rollback.performed",
+    ]  # fmt: skip
 
 
 def test_status_restarts_a_stable_instance_found_down_and_removes_orphans(
