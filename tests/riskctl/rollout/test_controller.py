@@ -156,7 +156,8 @@ def test_abort_of_a_paused_rollout_sets_the_canary_to_zero_first(tmp_path: Path)
     r.fleet.route = spy  # type: ignore[method-assign]
     recorded = len(r.audit.actions)
     out = r.target.abort("prod", "looks wrong", "sre-1", r.audit)
-    assert not out.ok and "looks wrong" in out.message
+    assert not out.ok
+    assert "looks wrong" in out.message
     assert r.fleet.calls[before] == "route prod {'blue': 100, 'green': 0}"
     assert seen[0] == (EnvPhase.ABORTING, {"blue": 100, "green": 0})
     assert r.fleet.running("prod") == {"blue": "v1"}
