@@ -146,7 +146,7 @@ def test_abort_of_a_paused_rollout_sets_the_canary_to_zero_first(tmp_path: Path)
     r.deploy("prod", "v1")
     assert r.deploy("prod", "v2").paused
     before = len(r.fleet.calls)
-    seen: list[tuple[EnvPhase, dict[str, int]]] = []
+    seen: list[tuple[EnvPhase | None, dict[str, int]]] = []
     route = r.fleet.route
 
     def spy(env: str, occupants: Mapping[str, int], weights: Mapping[str, int]) -> None:
