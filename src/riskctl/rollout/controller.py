@@ -6,10 +6,12 @@ an expired warm colour, orphan or missing instances, the router's weights re-app
 persisted desired state), then hands the command to the executor
 (:class:`riskctl.rollout.executor.Executor`): observe → the pure
 :func:`riskctl.rollout.reconcile.reconcile` (around :func:`riskctl.rollout.machine.decide`) →
-save → act. Every decision is persisted before its actions run, and every action is idempotent,
-so a controller killed at any point resumes (re-run the same deploy) or reverts
-(``riskctl abort``) safely, and ``riskctl status`` never shows unknown weights or leaves orphans
-behind.
+save → act. ``riskctl abort`` of a running rollout is the exception to converging first: it
+persists Aborting, sets the canary's weight to 0 as its first action, and converges afterwards
+(issue 11, item 4). Every decision is persisted before its actions run, and every action is
+idempotent, so a controller killed at any point resumes (re-run the same deploy) or reverts
+(``riskctl abort``) safely, and ``riskctl status`` never shows unknown weights or leaves
+orphans behind.
 
 Strategies are step lists for the same machine (:func:`riskctl.rollout.plan.plan_steps`):
 ``recreate`` = set 100 %; ``bluegreen`` = pre-promotion analysis (both colours addressed
