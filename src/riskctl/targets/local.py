@@ -34,9 +34,7 @@ from riskctl.errors import DeployFailedError
 from riskctl.router.haproxy import SLOTS, FrontDoor, HAProxyProcess, HAProxyRouter, render_config
 from riskctl.router.interface import RouterError, ServerState, ServerStats
 from riskctl.targets.interface import Readiness
-from riskctl.targets.releasedir import ensure_venv
 from riskctl.targets.supervisor import Supervisor
-from riskctl.targets.verify import audited_digest
 
 if TYPE_CHECKING:
     import httpx
@@ -258,7 +256,7 @@ class LocalTarget:
         if self.supervisor.state(name) in ("RUNNING", "STARTING"):
             return False
         self.supervisor.remove(name)
-        venv = ensure_venv(release_dir, wheel, digest=audited_digest(variables))
+        venv = _release_venv(release_dir, wheel, variables)
         command = [
             a.replace("{port}", str(port)).replace("{env}", env) for a in self.spec.service_command
         ]
@@ -364,7 +362,7 @@ class LocalTarget:
     ) -> subprocess.CompletedProcess[bytes]:
         """Run ``args`` (e.g. ``risk-service daily-run --date …``) from the release's venv with
         the environment's variables; never raises for a non-zero exit."""
-        venv = ensure_venv(release_dir, wheel, digest=audited_digest(variables))
+        venv = _release_venv(release_dir, wheel, variables)
         argv = [str(venv / "bin" / args[0]), *args[1:]]
         return run(
             argv,
@@ -429,3 +427,11 @@ def _in_flight(process: HAProxyProcess, backend: str, slot: str) -> bool:
         if len(cells) > 4 and cells[0] == backend and cells[1] == slot:
             return (cells[4] or "0") != "0"  # scur: current sessions
     return False
+
+
+def _release_venv(release_dir: Path, wheel: str, variables: Mapping[str, str]) -> Path:
+    """The release's verified venv (imported here: starting a release is not abort's path)."""
+    from riskctl.targets.releasedir import ensure_venv  # noqa: PLC0415
+    from riskctl.targets.verify import audited_digest  # noqa: PLC0415
+
+    return ensure_venv(release_dir, wheel, digest=audited_digest(variables))
