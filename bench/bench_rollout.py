@@ -8,7 +8,9 @@ releases, then drives real HAProxy, supervisord and riskctl:
   settings of ``delivery.toml`` (target ≤ 15 s; Flagger's default interval × threshold is 60 s),
 * failed requests during a blue-green switch and a canary abort at 100 requests/s (target 0).
 
-Prints figures; asserts nothing.
+Prints figures; asserts nothing. With ``RISKCTL_BENCH_PROFILE=FILE`` the measured ``riskctl
+abort`` runs under cProfile and leaves its stats in FILE (``python -m pstats FILE``); the figure
+then includes the profiler's overhead.
 """
 
 from __future__ import annotations
@@ -142,7 +144,15 @@ def run_bench(
         watcher = threading.Thread(target=watch)
         seen["decision"] = time.monotonic()
         watcher.start()
-        riskctl(penv, "abort", "prod", "--as", "sre-1", "--reason", "bench")
+        abort_argv = ("abort", "prod", "--as", "sre-1", "--reason", "bench")
+        profile = os.environ.get("RISKCTL_BENCH_PROFILE")
+        if profile:
+            subprocess.run(  # noqa: S603 - fixed argv
+                [sys.executable, "-m", "cProfile", "-o", profile, "-m", "riskctl", *abort_argv],
+                env=penv, capture_output=True, check=False,
+            )  # fmt: skip
+        else:
+            riskctl(penv, *abort_argv)
         watcher.join(10)
         time.sleep(0.5)
     abort = load.stop()

@@ -27,7 +27,6 @@ and the runner measures it again.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from riskctl.analysis.evidence import Evidence, gather, holm
+from riskctl.analysis.phase import Phase
 from riskctl.analysis.sample_size import (
     error_increase_excluded,
     error_samples,
@@ -46,16 +46,6 @@ from riskctl.analysis.statistics import (
     LatencyTest,
     check_counts,
 )
-
-
-class Phase(enum.StrEnum):
-    """Analysis phases (Argo Rollouts' names)."""
-
-    RUNNING = "Running"
-    SUCCESSFUL = "Successful"
-    FAILED = "Failed"
-    INCONCLUSIVE = "Inconclusive"
-
 
 #: Latency samples per side before p99s are compared with each other.
 P99_MIN_SAMPLES = 200

@@ -1,4 +1,5 @@
-"""Shared SQLAlchemy Core implementation of :class:`riskctl.audit.store.AuditStore`."""
+"""SQLAlchemy Core implementation of :class:`riskctl.audit.store.AuditStore` (PostgreSQL); the
+schema and statements are :mod:`riskctl.audit._schema`'s."""
 
 from __future__ import annotations
 
@@ -8,69 +9,34 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from riskctl.audit._schema import (
+    CHECKPOINT_TABLE,
+    COSIGNATURE_TABLE,
+    CREATE_CHECKPOINTS,
+    CREATE_COSIGNATURES,
+    CREATE_ENTRIES,
+    ENTRY_TABLE,
+    INSERT_CHECKPOINT,
+    INSERT_COSIGNATURE,
+    INSERT_ENTRY,
+    RETRIES,
+    SELECT_CHECKPOINTS,
+    SELECT_COSIGNATURES,
+    SELECT_ENTRIES,
+    SIZE,
+)
 from riskctl.audit.store import StoredCheckpoint, StoredCosignature, StoredEntry
 from riskctl.errors import AuditError
 
-ENTRY_TABLE = "riskctl_audit_entry"
-CHECKPOINT_TABLE = "riskctl_audit_checkpoint"
-COSIGNATURE_TABLE = "riskctl_audit_cosignature"
-
-CREATE_ENTRIES = f"""
-CREATE TABLE IF NOT EXISTS {ENTRY_TABLE} (
-    seq BIGINT PRIMARY KEY,
-    body TEXT NOT NULL,
-    leaf_hash VARCHAR(64) NOT NULL,
-    key_id VARCHAR(32) NOT NULL,
-    signature TEXT NOT NULL
-)"""
-CREATE_CHECKPOINTS = f"""
-CREATE TABLE IF NOT EXISTS {CHECKPOINT_TABLE} (
-    tree_size BIGINT NOT NULL,
-    root_hash VARCHAR(64) NOT NULL,
-    created_at VARCHAR(40) NOT NULL,
-    key_id VARCHAR(32) NOT NULL,
-    signature TEXT NOT NULL,
-    PRIMARY KEY (tree_size, root_hash)
-)"""
-
-# Witness cosignatures verify on their own (the witness's pinned key), so this table needs no
-# integrity of its own; it keeps them beside the checkpoints they cosign.
-CREATE_COSIGNATURES = f"""
-CREATE TABLE IF NOT EXISTS {COSIGNATURE_TABLE} (
-    tree_size BIGINT NOT NULL,
-    root_hash VARCHAR(64) NOT NULL,
-    witness VARCHAR(200) NOT NULL,
-    line TEXT NOT NULL,
-    PRIMARY KEY (tree_size, root_hash, witness)
-)"""
-
-_RETRIES = 5
-
-# Literal statements (table names are constants, values are bound parameters).
-_SIZE = "SELECT COALESCE(MAX(seq), 0) FROM riskctl_audit_entry"
-_INSERT_ENTRY = (
-    "INSERT INTO riskctl_audit_entry (seq, body, leaf_hash, key_id, signature) "
-    "VALUES (:seq, :body, :leaf_hash, :key_id, :signature)"
-)
-_SELECT_ENTRIES = (
-    "SELECT seq, body, leaf_hash, key_id, signature FROM riskctl_audit_entry ORDER BY seq"
-)
-_INSERT_CHECKPOINT = (
-    "INSERT INTO riskctl_audit_checkpoint (tree_size, root_hash, created_at, key_id, signature) "
-    "VALUES (:tree_size, :root_hash, :created_at, :key_id, :signature)"
-)
-_SELECT_CHECKPOINTS = (
-    "SELECT tree_size, root_hash, created_at, key_id, signature "
-    "FROM riskctl_audit_checkpoint ORDER BY tree_size, created_at"
-)
-_INSERT_COSIGNATURE = (
-    "INSERT INTO riskctl_audit_cosignature (tree_size, root_hash, witness, line) "
-    "VALUES (:tree_size, :root_hash, :witness, :line)"
-)
-_SELECT_COSIGNATURES = (
-    "SELECT tree_size, root_hash, witness, line FROM riskctl_audit_cosignature "
-    "ORDER BY tree_size, witness"
-)
+__all__ = [
+    "CHECKPOINT_TABLE",
+    "COSIGNATURE_TABLE",
+    "CREATE_CHECKPOINTS",
+    "CREATE_COSIGNATURES",
+    "CREATE_ENTRIES",
+    "ENTRY_TABLE",
+    "SqlAuditStore",
+]
 
 
 class SqlAuditStore:
@@ -90,15 +56,15 @@ class SqlAuditStore:
 
     def append(self, make: Callable[[int], Sequence[StoredEntry]]) -> list[StoredEntry]:
         last: Exception | None = None
-        for _ in range(_RETRIES):
+        for _ in range(RETRIES):
             try:
                 with self.engine.begin() as conn:
                     self._lock(conn)
-                    size = conn.execute(sa.text(_SIZE)).scalar_one()
+                    size = conn.execute(sa.text(SIZE)).scalar_one()
                     rows = list(make(int(size)))
                     if rows:
                         conn.execute(
-                            sa.text(_INSERT_ENTRY),
+                            sa.text(INSERT_ENTRY),
                             [r.__dict__ for r in rows],
                         )
                     return rows
@@ -116,14 +82,14 @@ class SqlAuditStore:
             raise AuditError(f"cannot read {what}: {_short(exc)}") from None
 
     def entries(self) -> list[StoredEntry]:
-        rows = self._rows(_SELECT_ENTRIES, "the audit log")
+        rows = self._rows(SELECT_ENTRIES, "the audit log")
         return [StoredEntry(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    sa.text(_INSERT_CHECKPOINT),
+                    sa.text(INSERT_CHECKPOINT),
                     checkpoint.__dict__,
                 )
         except sa.exc.IntegrityError:
@@ -132,13 +98,13 @@ class SqlAuditStore:
             raise AuditError(f"cannot write a checkpoint: {_short(exc)}") from None
 
     def checkpoints(self) -> list[StoredCheckpoint]:
-        rows = self._rows(_SELECT_CHECKPOINTS, "checkpoints")
+        rows = self._rows(SELECT_CHECKPOINTS, "checkpoints")
         return [StoredCheckpoint(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
     def add_cosignature(self, cosignature: StoredCosignature) -> None:
         try:
             with self.engine.begin() as conn:
-                conn.execute(sa.text(_INSERT_COSIGNATURE), cosignature.__dict__)
+                conn.execute(sa.text(INSERT_COSIGNATURE), cosignature.__dict__)
         except sa.exc.IntegrityError:
             return  # this witness's cosignature on that tree head is already kept
         except sa.exc.SQLAlchemyError as exc:
@@ -149,7 +115,7 @@ class SqlAuditStore:
             with self.engine.connect() as conn:
                 if COSIGNATURE_TABLE not in sa.inspect(conn).get_table_names():
                     return []  # a PostgreSQL store initialised before witnesses existed
-                result = conn.execute(sa.text(_SELECT_COSIGNATURES))
+                result = conn.execute(sa.text(SELECT_COSIGNATURES))
                 return [StoredCosignature(int(r[0]), r[1], r[2], r[3]) for r in result]
         except sa.exc.SQLAlchemyError as exc:
             raise AuditError(f"cannot read cosignatures: {_short(exc)}") from None

@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 
@@ -46,7 +46,9 @@ from riskctl.audit.store import StoredCheckpoint, StoredCosignature
 from riskctl.config import AuditAnchors
 from riskctl.errors import AuditError, ConfigError
 from riskctl.signing import KeyPair, b64decode_strict, load_or_create_key
-from riskctl.witness.client import CosignOutcome, add_checkpoint, latest_checkpoint
+
+if TYPE_CHECKING:
+    from riskctl.witness.client import CosignOutcome
 
 __all__ = [
     "Anchors",
@@ -187,6 +189,8 @@ def cosign_after_command(log: AuditLog, anchors: Anchors, now: datetime) -> dict
 def _ask(
     w: PinnedWitness, note: str, text: str, *, old: int, leaves: Sequence[bytes], timeout: float
 ) -> CosignOutcome:
+    from riskctl.witness.client import add_checkpoint  # noqa: PLC0415 - httpx only when a witness is asked
+
     proof = merkle.consistency_proof(old, leaves) if 0 < old < len(leaves) else []
     return add_checkpoint(w.url, w.verifier, note, text, old=old, proof=proof, timeout=timeout)
 
@@ -205,6 +209,8 @@ def verify_anchors(log: AuditLog, anchors: Anchors, report: VerifyReport) -> Ver
             "whoever holds this home could cut its tail or rewrite it unnoticed"
         )
         return dataclasses.replace(report, anchored=False, notes=tuple(notes))
+    from riskctl.witness.client import latest_checkpoint  # noqa: PLC0415 - httpx only when a witness is asked
+
     # The witnesses first, the store after: a command that appends and is cosigned meanwhile
     # then only makes the store longer than a witness's view, never shorter (no false alarm).
     views = {w.name: latest_checkpoint(w.url, CHECKPOINT_ORIGIN, anchors.timeout_s)
@@ -269,6 +275,8 @@ class WitnessViews:
     log: Verifier
 
     def views(self) -> dict[str, str]:
+        from riskctl.witness.client import latest_checkpoint  # noqa: PLC0415 - httpx only when a witness is asked
+
         found = {}
         for w in self.anchors.witnesses:
             seen, _ = latest_checkpoint(w.url, CHECKPOINT_ORIGIN, self.anchors.timeout_s)

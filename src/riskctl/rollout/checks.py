@@ -14,10 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from riskctl.analysis.load import generate_load
-from riskctl.analysis.prometheus import scrape
-from riskctl.analysis.runner import WindowProbe, run_window
-from riskctl.analysis.verdict import Phase as AnalysisPhase
+from riskctl.analysis.phase import Phase as AnalysisPhase
 from riskctl.audit.actions import Action
 from riskctl.clock import Ticker
 from riskctl.config import Environment
@@ -25,9 +22,6 @@ from riskctl.riskclient import METRICS, PORTFOLIO_VAR, instance_url, url
 from riskctl.rollout.envstate import EnvState, SlotOccupant
 from riskctl.rollout.machine import Abort, AnalysisDone
 from riskctl.rollout.reconcile import Observed
-from riskctl.shadow.compare import Tolerance
-from riskctl.shadow.golden import GoldenSetError, load_golden_set
-from riskctl.shadow.runner import run_shadow
 from riskctl.targets.fleet import Fleet
 
 __all__ = ["CheckContext", "Checks", "ServiceChecks", "ShadowResult"]
@@ -88,6 +82,9 @@ class ServiceChecks:
         as a latency tail that says nothing about the release. Failures here are not judged (the
         shadow comparison and the analysis do that); they are only reported.
         """
+        from riskctl.analysis.load import generate_load  # noqa: PLC0415 - load, scrapes, shadow: not on abort's path
+        from riskctl.shadow.golden import GoldenSetError, load_golden_set  # noqa: PLC0415
+
         seconds = ctx.spec.analysis.warmup_s
         path = st.rollout_meta.get("golden_set")
         if seconds <= 0 or not path:
@@ -121,6 +118,10 @@ class ServiceChecks:
         self, ctx: CheckContext, st: EnvState, new: SlotOccupant, stable: SlotOccupant
     ) -> ShadowResult:
         """The golden set against both releases, within the configured tolerance."""
+        from riskctl.shadow.compare import Tolerance  # noqa: PLC0415 - load, scrapes, shadow: not on abort's path
+        from riskctl.shadow.golden import GoldenSetError, load_golden_set  # noqa: PLC0415
+        from riskctl.shadow.runner import run_shadow  # noqa: PLC0415
+
         meta = st.rollout_meta
         path = meta.get("golden_set")
         if not path:
@@ -159,6 +160,10 @@ class ServiceChecks:
 
     def analyse(self, ctx: CheckContext, st: EnvState, seconds: float) -> Observed:
         """One analysis window: canary against stable, through the front door or directly."""
+        from riskctl.analysis.prometheus import scrape  # noqa: PLC0415 - load, scrapes, shadow: not on abort's path
+        from riskctl.analysis.runner import WindowProbe, run_window  # noqa: PLC0415
+        from riskctl.shadow.golden import load_golden_set  # noqa: PLC0415
+
         ro = st.rollout
         assert ro is not None  # noqa: S101 - analysis runs only in a rollout
         canary, stable = st.slots.get(ro.canary_slot), st.stable

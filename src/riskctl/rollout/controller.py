@@ -6,10 +6,12 @@ an expired warm colour, orphan or missing instances, the router's weights re-app
 persisted desired state), then hands the command to the executor
 (:class:`riskctl.rollout.executor.Executor`): observe → the pure
 :func:`riskctl.rollout.reconcile.reconcile` (around :func:`riskctl.rollout.machine.decide`) →
-save → act. Every decision is persisted before its actions run, and every action is idempotent,
-so a controller killed at any point resumes (re-run the same deploy) or reverts
-(``riskctl abort``) safely, and ``riskctl status`` never shows unknown weights or leaves orphans
-behind.
+save → act. ``riskctl abort`` of a running rollout is the exception to converging first: it
+persists Aborting, sets the canary's weight to 0 as its first action, and converges afterwards
+(issue 11, item 4). Every decision is persisted before its actions run, and every action is
+idempotent, so a controller killed at any point resumes (re-run the same deploy) or reverts
+(``riskctl abort``) safely, and ``riskctl status`` never shows unknown weights or leaves
+orphans behind.
 
 Strategies are step lists for the same machine (:func:`riskctl.rollout.plan.plan_steps`):
 ``recreate`` = set 100 %; ``bluegreen`` = pre-promotion analysis (both colours addressed
@@ -39,6 +41,7 @@ from riskctl.rollout.machine import Abort, Promote, Start
 from riskctl.rollout.plan import plan_steps
 from riskctl.rollout.reconcile import Begin, FlipBack
 from riskctl.rollout.state import Phase
+from riskctl.router.interface import RouterError
 from riskctl.targets.fleet import Fleet
 from riskctl.targets.interface import EventSink, InstanceStatus, TargetOutcome, TargetRequest
 from riskctl.targets.local import LocalTarget
@@ -172,7 +175,11 @@ class RolloutTarget:
         store = run.store
         try:
             with store.locked():
-                st = run.converge(store.load())
+                st = store.load()
+                ro = st.rollout
+                if st.active and ro is not None and ro.phase in (Phase.PROGRESSING, Phase.PAUSED):
+                    return self._abort_now(run, st, f"{reason} (abort by {actor})")
+                st = run.converge(st)
                 if not st.active or st.rollout is None:
                     raise UsageError(f"no rollout in progress in {env}")
                 return run.drive(st, Abort(f"{reason} (abort by {actor})"))[1]
@@ -200,6 +207,23 @@ class RolloutTarget:
             True, f"rollout in {env} aborted" if not st.active else "abort requested",
             tuple(run.steps),
         )  # fmt: skip
+
+    def _abort_now(self, run: Executor, st: EnvState, reason: str) -> TargetOutcome:
+        """Abort a running rollout before any housekeeping: persist Aborting, set the canary's
+        weight to 0 (the first action), record, stop the canary; converge only afterwards.
+
+        When the front door cannot be reached (HAProxy down after a reboot: no traffic flows),
+        the persisted Aborting state is completed by the converge that starts it again.
+        """
+        st, actions = run.step(st, run.observe(Abort(reason)))
+        try:
+            st = run.run(st, actions)
+        except RouterError as exc:
+            run.say(
+                f"the front door did not answer ({exc}); completing the abort after starting it"
+            )
+        st = run.converge(st)
+        return run.outcome(st)
 
     def status(self, env: str, port: int) -> InstanceStatus:
         """What runs in ``env``; converges first when no controller is running."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import assert_never
 
-from riskctl.analysis.verdict import Phase as AnalysisPhase
+from riskctl.analysis.phase import Phase as AnalysisPhase
 from riskctl.rollout.state import Phase, RolloutState, StepKind
 
 # --- events -----------------------------------------------------------------------------------

@@ -234,7 +234,10 @@ def _transition(
     )
     if after.phase is Phase.ABORTED:  # Aborting until the canary is really stopped (Settled)
         aborting = replace(after, phase=Phase.ABORTING)
-        return st.evolve(rollout=aborting, phase=EnvPhase.ABORTING), notes + t.actions
+        # Weight 0 is the first action after the decision is persisted; the notes (audit
+        # entries) and stopping the canary follow (issue 11, item 4).
+        first, rest = t.actions[:1], t.actions[1:]
+        return st.evolve(rollout=aborting, phase=EnvPhase.ABORTING), first + notes + rest
     if after.phase is Phase.HEALTHY:
         return _finalizing(st.evolve(rollout=after), observed, now), notes + t.actions
     st = st.evolve(rollout=after)

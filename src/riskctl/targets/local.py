@@ -26,9 +26,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from riskctl._proc import run
 from riskctl.config import DeliveryConfig, TargetSpec
@@ -36,9 +34,10 @@ from riskctl.errors import DeployFailedError
 from riskctl.router.haproxy import SLOTS, FrontDoor, HAProxyProcess, HAProxyRouter, render_config
 from riskctl.router.interface import RouterError, ServerState, ServerStats
 from riskctl.targets.interface import Readiness
-from riskctl.targets.releasedir import ensure_venv
 from riskctl.targets.supervisor import Supervisor
-from riskctl.targets.verify import audited_digest
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "PROMETHEUS_TARGETS",
@@ -257,7 +256,7 @@ class LocalTarget:
         if self.supervisor.state(name) in ("RUNNING", "STARTING"):
             return False
         self.supervisor.remove(name)
-        venv = ensure_venv(release_dir, wheel, digest=audited_digest(variables))
+        venv = _release_venv(release_dir, wheel, variables)
         command = [
             a.replace("{port}", str(port)).replace("{env}", env) for a in self.spec.service_command
         ]
@@ -273,6 +272,8 @@ class LocalTarget:
         self, env: str, slot: str, *, release: str, port: int, digest: str, timeout: float
     ) -> Readiness:
         """Wait for readiness, then smoke-test health, readiness and the version's digest."""
+        import httpx  # noqa: PLC0415 - ~0.1 s; not on abort's path (issue 11, item 4)
+
         name = program_name(env, slot, release)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
@@ -361,7 +362,7 @@ class LocalTarget:
     ) -> subprocess.CompletedProcess[bytes]:
         """Run ``args`` (e.g. ``risk-service daily-run --date …``) from the release's venv with
         the environment's variables; never raises for a non-zero exit."""
-        venv = ensure_venv(release_dir, wheel, digest=audited_digest(variables))
+        venv = _release_venv(release_dir, wheel, variables)
         argv = [str(venv / "bin" / args[0]), *args[1:]]
         return run(
             argv,
@@ -426,3 +427,11 @@ def _in_flight(process: HAProxyProcess, backend: str, slot: str) -> bool:
         if len(cells) > 4 and cells[0] == backend and cells[1] == slot:
             return (cells[4] or "0") != "0"  # scur: current sessions
     return False
+
+
+def _release_venv(release_dir: Path, wheel: str, variables: Mapping[str, str]) -> Path:
+    """The release's verified venv (imported here: starting a release is not abort's path)."""
+    from riskctl.targets.releasedir import ensure_venv  # noqa: PLC0415
+    from riskctl.targets.verify import audited_digest  # noqa: PLC0415
+
+    return ensure_venv(release_dir, wheel, digest=audited_digest(variables))

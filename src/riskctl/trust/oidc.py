@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import jwt
-
 from riskctl.config import DeliveryConfig, OidcSpec
 from riskctl.trust.keys import IdentityError
 
@@ -88,6 +86,8 @@ def _jwks_url(spec: OidcSpec) -> str:
 def verify_token(token: str, spec: OidcSpec) -> dict[str, Any]:
     """The token's claims, after checking signature (issuer's JWKS), iss, aud, exp, iat, nbf,
     and that it carries ``sub`` and ``jti`` (the id that makes it single-use)."""
+    import jwt  # noqa: PLC0415 - only when a token is presented (keeps `riskctl abort` light)
+
     try:
         signing_key = jwt.PyJWKClient(_jwks_url(spec), timeout=10).get_signing_key_from_jwt(token)
         claims: dict[str, Any] = jwt.decode(

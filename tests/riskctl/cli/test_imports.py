@@ -61,3 +61,34 @@ def test_every_command_is_still_registered() -> None:
         "rollback", "history", "dashboard", "dora", "keygen", "exec", "risk-run", "demo",
         "audit", "incident", "witness", "policy", "render",
     ]  # fmt: skip
+
+
+#: Every module `riskctl abort` runs through: the CLI command and runner, the context (policy,
+#: identity, audit trail), authorisation, the default SQLite store, the rollout controller with
+#: its executor and machine, the local target and HAProxy's runtime API.
+ABORT_PATH = (
+    "riskctl.cli.deploys",
+    "riskctl.cli._runner",
+    "riskctl.usecases.context",
+    "riskctl.usecases.rollouts",
+    "riskctl.policy",
+    "riskctl.audit.stores",
+    "riskctl.audit.sqlite",
+    "riskctl.audit.log",
+    "riskctl.incidents",
+    "riskctl.rollout.controller",
+    "riskctl.rollout.executor",
+    "riskctl.rollout.machine",
+    "riskctl.targets.local",
+    "riskctl.router.haproxy",
+)
+#: What abort really needs: the policy's models (to authorise) and Ed25519 (to prove and sign).
+ABORT_NEEDS = {"pydantic", "cryptography"}
+
+
+def test_the_abort_path_loads_no_analysis_http_or_sqlalchemy() -> None:
+    """Importing every module on `riskctl abort`'s path (issue 11, item 4) loads nothing of
+    HEAVY beyond the policy's models and the signing keys: no NumPy, SciPy, httpx, SQLAlchemy,
+    PyJWT, Prometheus client or rich."""
+    loaded = _loaded_after("import " + ", ".join(ABORT_PATH))
+    assert loaded & set(HEAVY) == ABORT_NEEDS

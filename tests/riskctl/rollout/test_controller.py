@@ -6,6 +6,7 @@ so each test below also shows that no request is ever routed to a stopped instan
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from riskctl.analysis.verdict import Phase as AnalysisPhase
 from riskctl.errors import UsageError
 from riskctl.rollout.envstate import EnvPhase
 from riskctl.rollout.state import Phase
+from riskctl.router.interface import RouterError
 from tests.riskctl.rollout.fakes import rig
 
 
@@ -136,6 +138,58 @@ def test_manual_pause_waits_for_promote_and_abort_reverts(tmp_path: Path) -> Non
     assert not out.ok
     assert r.fleet.running("prod") == {"green": "v2"}
     assert r.fleet.weights("prod") == {"blue": 0, "green": 100}
+
+
+def test_abort_of_a_paused_rollout_sets_the_canary_to_zero_first(tmp_path: Path) -> None:
+    """`riskctl abort` of a paused canary: its first fleet call is the canary's weight to 0,
+    made once Aborting is persisted and before any housekeeping; the canary is then stopped."""
+    r = rig(tmp_path, manual_pause=True)
+    r.deploy("prod", "v1")
+    assert r.deploy("prod", "v2").paused
+    before = len(r.fleet.calls)
+    seen: list[tuple[EnvPhase | None, dict[str, int]]] = []
+    route = r.fleet.route
+
+    def spy(env: str, occupants: Mapping[str, int], weights: Mapping[str, int]) -> None:
+        seen.append((r.state(env).phase, dict(weights)))
+        route(env, occupants, weights)
+
+    r.fleet.route = spy  # type: ignore[method-assign]
+    recorded = len(r.audit.actions)
+    out = r.target.abort("prod", "looks wrong", "sre-1", r.audit)
+    assert not out.ok
+    assert "looks wrong" in out.message
+    assert r.fleet.calls[before] == "route prod {'blue': 100, 'green': 0}"
+    assert seen[0] == (EnvPhase.ABORTING, {"blue": 100, "green": 0})
+    assert r.fleet.running("prod") == {"blue": "v1"}
+    assert r.state("prod").phase is EnvPhase.HEALTHY
+    # The weight change is recorded first; the step note and the outcome follow it.
+    assert r.audit.actions[recorded:] == [
+        "rollout.weight", "rollout.step", "deploy.failed", "rollback.performed",
+    ]  # fmt: skip
+
+
+def test_abort_completes_when_the_front_door_did_not_answer_at_first(tmp_path: Path) -> None:
+    """If the first weight change fails (HAProxy down: no traffic flows), the persisted
+    Aborting state is completed by the converge that follows: canary 0 and stopped."""
+    r = rig(tmp_path, manual_pause=True)
+    r.deploy("prod", "v1")
+    assert r.deploy("prod", "v2").paused
+    route = r.fleet.route
+    failures = [RouterError("HAProxy admin socket: connection refused")]
+
+    def flaky(env: str, occupants: Mapping[str, int], weights: Mapping[str, int]) -> None:
+        if failures:
+            raise failures.pop()
+        route(env, occupants, weights)
+
+    r.fleet.route = flaky  # type: ignore[method-assign]
+    out = r.target.abort("prod", "looks wrong", "sre-1", r.audit)
+    assert not out.ok
+    assert any("did not answer" in step for step in out.steps)
+    assert r.fleet.weights("prod") == {"blue": 100, "green": 0}
+    assert r.fleet.running("prod") == {"blue": "v1"}
+    assert r.state("prod").phase is EnvPhase.HEALTHY
 
 
 def test_status_restarts_a_stable_instance_found_down_and_removes_orphans(

@@ -118,6 +118,21 @@ def test_abort_is_persisted_as_aborting_then_settles_to_aborted() -> None:
     assert failed[0].details["took_traffic"] is True  # 10 % ran after it was prepared
 
 
+def test_an_abort_changes_the_weight_before_anything_else() -> None:
+    """Aborting: the first action is the canary's weight to 0, before the audit notes and
+    stopping the canary (which drains for a second), whatever the rollout had reached."""
+    st, _ = _run(_stable(), _begin(), Prepared(), StepDone())
+    for decided in (
+        reconcile(st, Observed(Abort("operator")), NOW),
+        reconcile(st, Observed(abort="bad (abort by sre-1)"), NOW),
+    ):
+        aborting, actions = decided
+        assert aborting.phase is EnvPhase.ABORTING
+        assert actions[0] == SetWeights(0)
+        assert any(isinstance(a, Note) for a in actions[1:])
+        assert actions[-1] == StopCanary("green")
+
+
 def test_events_during_an_ending_do_not_restart_the_machine() -> None:
     """In Aborting, only Settled moves on; a stale StepDone or Promote changes nothing."""
     st, _ = _run(_stable(), _begin(), Abort("x"))
